@@ -1,0 +1,202 @@
+"""Reading and writing the canonical image and mask files, with checked errors.
+
+Canonical files (see `tf_esgan.data.datasets`):
+- image: 8-bit RGB PNG, read as uint8 [H, W, 3] in [0, 255], channels in RGB order.
+- mask: single-channel PNG instance label map, read as int32 [H, W]; 0 = background,
+  1..N = nuclei, consecutive.
+
+Every error a user can cause raises `DatasetError` naming the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from skimage.measure import label as connected_components
+from skimage.segmentation import relabel_sequential
+
+# 8-bit value v is stored as v * 257 in 16 bits (0 -> 0, 255 -> 65535), so dividing by
+# 257 and rounding is the exact inverse for files that were scaled up from 8 bits.
+_UINT16_PER_UINT8 = 257
+_MAX_LABEL = np.iinfo(np.uint16).max
+
+
+class DatasetError(ValueError):
+    """A dataset file or folder is missing, unreadable or not in the expected format."""
+
+
+def decode_file(path: str | os.PathLike) -> np.ndarray:
+    """Decodes a file with OpenCV, unchanged (bit depth and channel count kept)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read file ({error})") from None
+    # imdecode on the bytes is cv2.imread(path, IMREAD_UNCHANGED) without its silent
+    # `None` for a missing file or a non-ASCII path.
+    try:
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # e.g. an empty file
+        array = None
+    if array is None:
+        raise DatasetError(f"{path}: not a readable image (corrupt or unsupported format)")
+    return array
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Reads an RGB histopathology image.
+
+    Accepted: 8-bit RGB; 8-bit RGBA with a fully opaque alpha channel (alpha dropped,
+    as in the TNBC and CPM-15 releases); 16-bit RGB(A), scaled to 8 bits by
+    round(v / 257), the exact inverse of the usual 8 -> 16 bit scaling.
+    Rejected with `DatasetError`: grayscale, non-opaque alpha, other bit depths.
+
+    Returns:
+      uint8 [H, W, 3] in [0, 255], RGB channel order.
+    """
+    path = Path(path)
+    image = decode_file(path)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        raise DatasetError(f"{path}: expected an RGB image, got {channels} channel(s)")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise DatasetError(f"{path}: expected 8- or 16-bit pixels, got dtype {image.dtype}")
+    if image.shape[2] == 4:
+        opaque = np.iinfo(image.dtype).max
+        if not np.all(image[..., 3] == opaque):
+            # Compositing onto some background would invent pixel values; refuse instead.
+            raise DatasetError(
+                f"{path}: alpha channel is not fully opaque; expected RGB or opaque RGBA")
+        image = image[..., :3]
+    if image.dtype == np.uint16:
+        image = np.round(image / _UINT16_PER_UINT8).astype(np.uint8)
+    return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+
+def binary_to_instances(foreground: np.ndarray) -> np.ndarray:
+    """Splits a binary mask into 4-connected components, numbered in raster order.
+
+    This is the TNBC conversion (touching nuclei merged in the binary ground truth
+    stay one instance).
+
+    Args:
+      foreground: bool or integer [H, W]; nonzero = nucleus.
+    Returns:
+      int32 [H, W], 0 = background, 1..N = components.
+    """
+    return connected_components(np.asarray(foreground) > 0, connectivity=1).astype(np.int32)
+
+
+def _is_binary(values: np.ndarray) -> bool:
+    return set(values.tolist()) <= {0, 1} or set(values.tolist()) <= {0, 255}
+
+
+def label_map_from_array(array: np.ndarray, source: str) -> np.ndarray:
+    """Turns a decoded mask array into consecutive instance labels.
+
+    Rules (also used by the converters):
+    - a 3/4-channel array is accepted only if its colour channels are equal (a gray mask
+      saved as RGB); colour-coded masks raise;
+    - 8-bit masks whose values are within {0, 1} or {0, 255} are binary and are split
+      into 4-connected components; any other 8-bit mask is an instance label map;
+    - 16-bit and 32-bit integer masks are instance label maps (never split);
+    - float masks are accepted only if every value is a whole number;
+    - negative labels raise. Labels are renumbered 1..N keeping their order.
+
+    Args:
+      array: decoded mask, [H, W] or [H, W, C].
+      source: file name used in error messages.
+    Returns:
+      int32 [H, W], 0 = background, 1..N = nuclei (all-zero if there are none).
+    """
+    if array.ndim == 3:
+        colour = array[..., :3] if array.shape[2] >= 3 else array
+        if not all(np.array_equal(colour[..., 0], colour[..., c]) for c in range(colour.shape[2])):
+            raise DatasetError(
+                f"{source}: expected a single-channel label map, got {array.shape[2]} channels "
+                "with different values (colour-coded masks are not supported)")
+        array = colour[..., 0]
+    if array.ndim != 2:
+        raise DatasetError(f"{source}: expected a 2-D label map, got shape {array.shape}")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+            bad = array[~(np.isfinite(array) & (array == np.round(array)))].flat[0]
+            raise DatasetError(
+                f"{source}: expected integer instance labels, found non-integer value {bad}")
+    elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
+        raise DatasetError(f"{source}: expected an integer label map, got dtype {array.dtype}")
+    if array.size and array.min() < 0:
+        raise DatasetError(f"{source}: expected labels >= 0, found {array.min()}")
+    values = np.unique(array)
+    if array.dtype in (np.uint8, bool) and _is_binary(values):
+        return binary_to_instances(array)
+    if values[-1] > np.iinfo(np.int32).max:
+        raise DatasetError(f"{source}: label {values[-1]} does not fit in int32")
+    labels, _, _ = relabel_sequential(array.astype(np.int32))
+    return labels.astype(np.int32)
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """Reads an instance label map (see `label_map_from_array` for accepted content).
+
+    Returns:
+      int32 [H, W], 0 = background, 1..N = nuclei, consecutive; a mask without nuclei
+      gives an all-zero map.
+    """
+    path = Path(path)
+    return label_map_from_array(decode_file(path), str(path))
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Writes to a temporary file in the same folder, then renames it over `path`.
+
+    A crash mid-write leaves either the old file or the new one, never half a PNG.
+    """
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Writes uint8 [H, W, 3] RGB as an 8-bit RGB PNG, atomically, and verifies it."""
+    path = Path(path)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise DatasetError(f"{path}: expected uint8 [H, W, 3] to write, got "
+                           f"{image.dtype} {image.shape}")
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise DatasetError(f"{path}: PNG encoding failed")
+    _write_bytes_atomic(path, encoded.tobytes())
+    if not np.array_equal(read_image(path), image):
+        raise DatasetError(f"{path}: file read back differs from the image written")
+
+
+def write_mask(path: str | os.PathLike, labels: np.ndarray) -> None:
+    """Writes int [H, W] labels in [0, 65535] as a 16-bit PNG, atomically, and verifies it."""
+    path = Path(path)
+    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
+        raise DatasetError(f"{path}: expected integer [H, W] labels to write, got "
+                           f"{labels.dtype} {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() > _MAX_LABEL):
+        raise DatasetError(f"{path}: labels must be in [0, {_MAX_LABEL}] for a 16-bit PNG, "
+                           f"got [{labels.min()}, {labels.max()}]")
+    ok, encoded = cv2.imencode(".png", labels.astype(np.uint16))
+    if not ok:
+        raise DatasetError(f"{path}: PNG encoding failed")
+    _write_bytes_atomic(path, encoded.tobytes())
+    written = decode_file(path)
+    if written.dtype != np.uint16 or not np.array_equal(written, labels):
+        raise DatasetError(f"{path}: file read back differs from the mask written")
