@@ -85,8 +85,12 @@ def conditioning_and_contour(labels: tf.Tensor, kind: str) -> tuple[tf.Tensor, t
     return condition, contour
 
 
-def _augment(stacked: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
-    """Same random crop, flips and rotation for image channels and label channel."""
+def random_crop_flip_rotate(stacked: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
+    """Same random crop, flips and 90-degree rotation for all channels of [H, W, C].
+
+    Stack an image and its label map on the channel axis first so both move together;
+    `seed` is a stateless seed, int64 [2].
+    """
     seeds = tf.random.experimental.stateless_split(seed, num=4)
     channels = stacked.shape[-1]
     stacked = tf.image.stateless_random_crop(stacked, [crop_size, crop_size, channels], seed=seeds[0])
@@ -133,7 +137,7 @@ def make_dataset(samples: Sequence[Sample], config: PipelineConfig) -> tf.data.D
 
     def prepare(index, stacked):
         if config.augment:
-            stacked = _augment(stacked, size, tf.stack([tf.constant(config.seed, tf.int64), index]))
+            stacked = random_crop_flip_rotate(stacked, size, tf.stack([tf.constant(config.seed, tf.int64), index]))
         else:
             stacked = tf.image.resize_with_crop_or_pad(stacked, size, size)
         image = tf.cast(stacked[..., :3], tf.float32) / 127.5 - 1.0
