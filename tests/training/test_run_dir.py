@@ -1,0 +1,45 @@
+"""config.json: written once, resumed when equal, refused with the differing values."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from tf_esgan.training.run_dir import ConfigMismatchError, config_to_dict, prepare_run_dir
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Inner:
+    beta: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+    dataset: Path = Path("/data/tnbc")
+    epochs: int = 150
+    loss: Inner = Inner()
+
+
+def test_config_round_trip_and_resume(tmp_path):
+    prepare_run_dir(tmp_path / "run", Config())
+    written = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert written == {"dataset": "/data/tnbc", "epochs": 150, "loss": {"beta": 1.0}}
+    assert config_to_dict(Config()) == written
+    prepare_run_dir(tmp_path / "run", Config())  # same config: resume allowed
+    prepare_run_dir(tmp_path / "run", Config(epochs=200), ignore=("epochs",))
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["epochs"] == 200
+
+
+def test_differing_config_is_refused_naming_values(tmp_path):
+    prepare_run_dir(tmp_path, Config())
+    with pytest.raises(ConfigMismatchError) as error:
+        prepare_run_dir(tmp_path, Config(loss=Inner(beta=2.0), epochs=3))
+    message = str(error.value)
+    assert "loss.beta: 1.0 in the run, 2.0 requested" in message
+    assert "epochs: 150 in the run, 3 requested" in message and "dataset" not in message
+    # Nothing was changed by the refusal; overwrite replaces.
+    assert json.loads((tmp_path / "config.json").read_text())["epochs"] == 150
+    prepare_run_dir(tmp_path, Config(epochs=3), overwrite=True)
+    assert json.loads((tmp_path / "config.json").read_text())["epochs"] == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"]  # no temp files left
