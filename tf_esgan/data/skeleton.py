@@ -92,32 +92,53 @@ def _contour(labels: np.ndarray) -> np.ndarray:
     return (labels > 0) & ((highest != as_float) | (lowest != as_float))
 
 
+class _Nuclei:
+    """A validated label map with the index arrays every map needs, computed once.
+
+    Maps are evaluated at nucleus pixels only, addressed by flat indices into arrays
+    padded by one pixel; the padding label -1 matches no nucleus, so neighbours outside
+    the image never count as the same nucleus.
+    """
+
+    def __init__(self, labels: np.ndarray):
+        height, width = labels.shape
+        self.shape = labels.shape
+        self.row = width + 2
+        padded = np.full((height + 2, width + 2), -1, np.int32)
+        padded[1:-1, 1:-1] = labels
+        self.padded_labels = padded.ravel()
+        self.centre = np.flatnonzero(self.padded_labels > 0)
+        self.own_label = self.padded_labels[self.centre]
+        self.count = int(labels.max(initial=0)) + 1
+        self.interior = ((labels > 0) & ~_contour(labels)).astype(np.uint8)
+
+    def padded(self, values: np.ndarray) -> np.ndarray:
+        """[H, W] -> flat [(H+2)(W+2)], zero padded."""
+        out = np.zeros((self.shape[0] + 2, self.row), values.dtype)
+        out[1:-1, 1:-1] = values
+        return out.ravel()
+
+    def nucleus_max(self, values: np.ndarray) -> np.ndarray:
+        """Per nucleus pixel (in `centre` order): max of `values` over its nucleus."""
+        peak = np.zeros(self.count, values.dtype)
+        np.maximum.at(peak, self.own_label, values)
+        return peak[self.own_label]
+
+    def scatter(self, values: np.ndarray, dtype) -> np.ndarray:
+        """Values at nucleus pixels -> [H, W] map, 0 on background."""
+        out = np.zeros((self.shape[0] + 2) * self.row, dtype)
+        out[self.centre] = values
+        return out.reshape(self.shape[0] + 2, self.row)[1:-1, 1:-1]
+
+
 def erosion_depth(labels: np.ndarray) -> np.ndarray:
     """Number of one-pixel (3x3) erosions of its own nucleus needed to reach each pixel.
 
     Contour pixels are reached by 0 erosions. Equals the chessboard distance to the
-    nearest contour pixel of the same nucleus (see BUILD_NOTES.md for the argument).
+    nearest pixel of another label, minus one (see BUILD_NOTES.md for the argument).
     Returns float32 [H, W], 0 on background.
     """
-    labels = as_labels(labels)
-    return _erosion_depth(_interior(labels, _contour(labels)))
-
-
-def _interior(labels: np.ndarray, contour: np.ndarray) -> np.ndarray:
-    return ((labels > 0) & ~contour).astype(np.uint8)
-
-
-def _erosion_depth(interior: np.ndarray) -> np.ndarray:
-    return cv2.distanceTransform(interior, cv2.DIST_C, 3)
-
-
-def _per_label_max(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per-pixel maximum of `values` over the pixel's nucleus (0 on background)."""
-    flat_labels = labels.ravel()
-    nuclei = np.flatnonzero(flat_labels)  # ufunc.at cost grows with its input: skip background
-    peak = np.zeros(int(flat_labels.max(initial=0)) + 1, np.float32)
-    np.maximum.at(peak, flat_labels[nuclei], values.ravel()[nuclei])
-    return peak[labels]
+    return cv2.distanceTransform(_Nuclei(as_labels(labels)).interior, cv2.DIST_C, 3)
 
 
 def distance_map(labels: np.ndarray) -> np.ndarray:
@@ -126,16 +147,14 @@ def distance_map(labels: np.ndarray) -> np.ndarray:
     Every nucleus peaks at exactly 1.0; a nucleus too thin to have an interior (all
     of it contour) is 1.0 throughout. Returns float32 [H, W] in [0, 1], 0 on background.
     """
-    labels = as_labels(labels)
-    return _distance_map(labels, _interior(labels, _contour(labels)))
+    return _distance_map(_Nuclei(as_labels(labels)))
 
 
-def _distance_map(labels: np.ndarray, interior: np.ndarray) -> np.ndarray:
-    depth = _erosion_depth(interior)
-    peak = _per_label_max(labels, depth)
+def _distance_map(nuclei: _Nuclei) -> np.ndarray:
+    depth = nuclei.padded(cv2.distanceTransform(nuclei.interior, cv2.DIST_C, 3))[nuclei.centre]
+    peak = nuclei.nucleus_max(depth)
     scaled = np.divide(depth, peak, out=np.ones_like(depth), where=peak > 0)
-    scaled[labels == 0] = 0.0
-    return scaled
+    return nuclei.scatter(scaled, np.float32)
 
 
 def euclidean_depth(labels: np.ndarray) -> np.ndarray:
@@ -143,12 +162,11 @@ def euclidean_depth(labels: np.ndarray) -> np.ndarray:
 
     Returns float32 [H, W]: 0 on contour and background pixels.
     """
-    labels = as_labels(labels)
-    return _euclidean_depth(_interior(labels, _contour(labels)))
+    return _euclidean_depth(_Nuclei(as_labels(labels)))
 
 
-def _euclidean_depth(interior: np.ndarray) -> np.ndarray:
-    return cv2.distanceTransform(interior, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+def _euclidean_depth(nuclei: _Nuclei) -> np.ndarray:
+    return cv2.distanceTransform(nuclei.interior, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def skeleton(labels: np.ndarray) -> np.ndarray:
@@ -162,42 +180,30 @@ def skeleton(labels: np.ndarray) -> np.ndarray:
     pixels of every nucleus (centres of its largest inscribed disc) are always medial,
     so each nucleus has a skeleton. Returns bool [H, W].
     """
-    labels = as_labels(labels)
-    return _skeleton(labels, _interior(labels, _contour(labels)))
+    return _skeleton(_Nuclei(as_labels(labels)))
 
 
-def _skeleton(labels: np.ndarray, interior: np.ndarray) -> np.ndarray:
-    height, width = labels.shape
-    depth = _euclidean_depth(interior)
-    # Work on nucleus pixels only, as flat indices into arrays padded by one pixel
-    # (padding label -1 matches no nucleus, so outside neighbours never count).
-    padded_labels = np.pad(labels, 1, constant_values=-1).ravel()
-    padded_depth = np.pad(depth, 1).ravel()
-    rows, cols = np.nonzero(labels)
-    centre = (rows + 1) * (width + 2) + (cols + 1)
-    own_label = padded_labels[centre]
-    own_depth = padded_depth[centre]
-    steepest = np.full(centre.shape, -np.inf, np.float32)
+def _skeleton(nuclei: _Nuclei) -> np.ndarray:
+    padded_depth = nuclei.padded(_euclidean_depth(nuclei))
+    own_depth = padded_depth[nuclei.centre]
+    steepest = np.full(nuclei.centre.shape, -np.inf, np.float32)
     for dy, dx in _NEIGHBOURS:
-        neighbour = centre + (dy * (width + 2) + dx)
+        neighbour = nuclei.centre + (dy * nuclei.row + dx)
         step = np.float32(np.sqrt(2.0) if dy and dx else 1.0)
         rise = (padded_depth[neighbour] - own_depth) / step
-        same = padded_labels[neighbour] == own_label
+        same = nuclei.padded_labels[neighbour] == nuclei.own_label
         np.maximum(steepest, np.where(same, rise, -np.inf), out=steepest)
     rise = np.clip(steepest, 0.0, 1.0)
     separation = 2.0 * own_depth * np.sqrt(1.0 - rise * rise)
     medial = (own_depth > 0) & (steepest < MEDIAL_MAX_RISE) & (separation >= MEDIAL_MIN_SEPARATION)
-    deepest = own_depth == _per_label_max(labels, depth)[rows, cols]
-    result = np.zeros((height, width), bool)
-    result[rows[medial | deepest], cols[medial | deepest]] = True
-    return result
+    deepest = own_depth == nuclei.nucleus_max(own_depth)
+    return nuclei.scatter(medial | deepest, bool)
 
 
 def skeleton_map(labels: np.ndarray) -> np.ndarray:
     """Skeleton map of section 2.2: `distance_map + skeleton`, float32 [H, W] in [0, 2]."""
-    labels = as_labels(labels)
-    interior = _interior(labels, _contour(labels))
-    return _distance_map(labels, interior) + _skeleton(labels, interior).astype(np.float32)
+    nuclei = _Nuclei(as_labels(labels))
+    return _distance_map(nuclei) + _skeleton(nuclei).astype(np.float32)
 
 
 def conditioning(labels: np.ndarray, kind: str) -> np.ndarray:
