@@ -18,15 +18,16 @@ import dataclasses
 import hashlib
 import importlib.resources
 import os
+import re
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from tf_esgan.data.image_io import DatasetError, read_image, read_mask
 
-__all__ = ["DatasetError", "Sample", "list_samples", "split_samples", "read_image",
-           "read_mask", "load_pair", "validate", "sample_root"]
+__all__ = ["DatasetError", "Sample", "list_samples", "split_samples", "split_samples_by_group",
+           "slide_of", "read_image", "read_mask", "load_pair", "validate", "sample_root"]
 
 IMAGES_DIR = "images"
 MASKS_DIR = "masks"
@@ -108,6 +109,18 @@ def _order_key(sample_id: str, seed: int) -> bytes:
     return hashlib.sha256(f"{seed}\0{sample_id}".encode()).digest()
 
 
+def _test_count(count: int, test_fraction: float) -> int:
+    """round(count * test_fraction), but neither side empty by rounding when count >= 2."""
+    if not 0.0 <= test_fraction <= 1.0:
+        raise ValueError(f"test_fraction must be in [0, 1], got {test_fraction}")
+    test_count = round(count * test_fraction)
+    if test_fraction > 0 and count >= 2:
+        test_count = max(test_count, 1)
+    if test_fraction < 1 and count >= 2:
+        test_count = min(test_count, count - 1)
+    return test_count
+
+
 def split_samples(samples: Sequence[Sample], *, test_fraction: float,
                   seed: int) -> tuple[list[Sample], list[Sample]]:
     """Splits samples deterministically into (train, test), each sorted by id.
@@ -121,22 +134,56 @@ def split_samples(samples: Sequence[Sample], *, test_fraction: float,
       test_fraction: in [0, 1].
       seed: any int; different seeds give different splits.
     """
-    if not 0.0 <= test_fraction <= 1.0:
-        raise ValueError(f"test_fraction must be in [0, 1], got {test_fraction}")
     ids = [sample.id for sample in samples]
     if len(set(ids)) != len(ids):
         raise ValueError("split_samples: sample ids must be distinct")
-    count = len(ids)
-    test_count = round(count * test_fraction)
-    if test_fraction > 0 and count >= 2:
-        test_count = max(test_count, 1)
-    if test_fraction < 1 and count >= 2:
-        test_count = min(test_count, count - 1)
+    test_count = _test_count(len(ids), test_fraction)
     shuffled = sorted(samples, key=lambda sample: _order_key(sample.id, seed))
     test_ids = {sample.id for sample in shuffled[:test_count]}
     ordered = sorted(samples, key=lambda sample: sample.id)
     train = [sample for sample in ordered if sample.id not in test_ids]
     test = [sample for sample in ordered if sample.id in test_ids]
+    return train, test
+
+
+# TNBC ids are "<slide>_<patch>" (e.g. "04_7"), both decimal numbers.
+_SLIDE_PATCH_ID = re.compile(r"^(\d+)_\d+$")
+
+
+def slide_of(sample_id: str) -> str:
+    """Slide (patient) of a sample id: "04" for TNBC's "04_7"; any other id is its own slide.
+
+    CPM-15 ("image01") and MoNuSeg ("TCGA-...-DX1") hold one image per slide, so the
+    image id is the group.
+    """
+    match = _SLIDE_PATCH_ID.match(sample_id)
+    return match.group(1) if match else sample_id
+
+
+def split_samples_by_group(samples: Sequence[Sample], *, group_of: Callable[[str], str] = slide_of,
+                           test_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Like `split_samples`, but whole groups (slides, patients) go to one side.
+
+    The groups `group_of(id)` are ordered by sha256(seed, group) and the first
+    round(n_groups * test_fraction) groups go to test (same clamping as `split_samples`,
+    on the number of groups), so no slide has patches on both sides. Each side is sorted
+    by id.
+
+    Args:
+      samples: distinct ids.
+      group_of: sample id -> group name; default `slide_of`.
+      test_fraction: fraction of the groups (not of the images) in test, in [0, 1].
+      seed: any int.
+    """
+    ids = [sample.id for sample in samples]
+    if len(set(ids)) != len(ids):
+        raise ValueError("split_samples_by_group: sample ids must be distinct")
+    groups = sorted({group_of(sample_id) for sample_id in ids})
+    test_count = _test_count(len(groups), test_fraction)
+    test_groups = set(sorted(groups, key=lambda group: _order_key(group, seed))[:test_count])
+    ordered = sorted(samples, key=lambda sample: sample.id)
+    train = [sample for sample in ordered if group_of(sample.id) not in test_groups]
+    test = [sample for sample in ordered if group_of(sample.id) in test_groups]
     return train, test
 
 

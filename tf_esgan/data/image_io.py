@@ -11,13 +11,14 @@ Every error a user can cause raises `DatasetError` naming the file and what was 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 from skimage.measure import label as connected_components
 from skimage.segmentation import relabel_sequential
+
+from tf_esgan.io_utils import atomic_write_bytes
 
 # 8-bit value v is stored as v * 257 in 16 bits (0 -> 0, 255 -> 65535), so dividing by
 # 257 and rounding is the exact inverse for files that were scaled up from 8 bits.
@@ -153,23 +154,6 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     return label_map_from_array(decode_file(path), str(path))
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Writes to a temporary file in the same folder, then renames it over `path`.
-
-    A crash mid-write leaves either the old file or the new one, never half a PNG.
-    """
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     """Writes uint8 [H, W, 3] RGB as an 8-bit RGB PNG, atomically, and verifies it."""
     path = Path(path)
@@ -179,7 +163,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     if not ok:
         raise DatasetError(f"{path}: PNG encoding failed")
-    _write_bytes_atomic(path, encoded.tobytes())
+    atomic_write_bytes(path, encoded.tobytes())
     if not np.array_equal(read_image(path), image):
         raise DatasetError(f"{path}: file read back differs from the image written")
 
@@ -196,7 +180,7 @@ def write_mask(path: str | os.PathLike, labels: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", labels.astype(np.uint16))
     if not ok:
         raise DatasetError(f"{path}: PNG encoding failed")
-    _write_bytes_atomic(path, encoded.tobytes())
+    atomic_write_bytes(path, encoded.tobytes())
     written = decode_file(path)
     if written.dtype != np.uint16 or not np.array_equal(written, labels):
         raise DatasetError(f"{path}: file read back differs from the mask written")
