@@ -1,0 +1,132 @@
+"""pix2pix U-Net generator (paper ref. [9], used by all variants of Table 1).
+
+With the defaults it is the 256x256 pix2pix generator: 8 stride-2 encoder
+blocks C64-C128-C256-C512-C512-C512-C512-C512 down to 1x1, 7 decoder blocks
+CD512-CD512-CD512-C512-C256-C128-C64 each concatenated with the encoder
+output of the same size, and a last stride-2 transposed conv to RGB with tanh.
+`depth` and `base_filters` shrink it for tests and small crops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import keras
+
+from tf_esgan.models.config_model import ConfigModel
+from tf_esgan.models.normalization import check_normalization, normalization_layer
+from tf_esgan.models.precision import check_dtype_policy
+
+# pix2pix: 4x4 kernels, weights ~ N(0, 0.02), LeakyReLU slope 0.2 in the encoder.
+KERNEL_SIZE = 4
+INIT_STDDEV = 0.02
+LEAKY_SLOPE = 0.2
+# Channel counts stop doubling at base_filters * 8 (512 for base 64).
+MAX_FILTER_MULTIPLIER = 8
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GeneratorConfig:
+    """U-Net generator hyper-parameters.
+
+    Attributes:
+      input_channels: channels of the condition map (1 for every variant).
+      output_channels: 3 (RGB in [-1, 1]).
+      image_size: H = W of inputs; must be divisible by 2**depth.
+      base_filters: channels of the first encoder block (64 in pix2pix).
+      depth: number of stride-2 encoder blocks (8 in pix2pix at 256x256).
+      norm: "batch" or "instance".
+      dropout_rate: dropout of the first decoder blocks (0.5, pix2pix's noise z).
+      dropout_blocks: how many of the first decoder blocks use dropout (3).
+      dtype_policy: Keras policy of the hidden layers; the last layer is float32.
+    """
+
+    input_channels: int = 1
+    output_channels: int = 3
+    image_size: int = 256
+    base_filters: int = 64
+    depth: int = 8
+    norm: str = "batch"
+    dropout_rate: float = 0.5
+    dropout_blocks: int = 3
+    dtype_policy: str = "float32"
+
+    def __post_init__(self) -> None:
+        owner = "GeneratorConfig"
+        if self.depth < 2:
+            raise ValueError(f"{owner}: `depth` must be >= 2, got {self.depth}.")
+        if self.image_size <= 0 or self.image_size % (2**self.depth):
+            raise ValueError(
+                f"{owner}: `image_size` must be a positive multiple of 2**depth = {2**self.depth} "
+                f"(depth={self.depth} stride-2 blocks), got {self.image_size}."
+            )
+        for field in ("input_channels", "output_channels", "base_filters"):
+            if getattr(self, field) < 1:
+                raise ValueError(f"{owner}: `{field}` must be >= 1, got {getattr(self, field)}.")
+        if not 0.0 <= self.dropout_rate < 1.0:
+            raise ValueError(f"{owner}: `dropout_rate` must be in [0, 1), got {self.dropout_rate}.")
+        check_normalization(self.norm, owner)
+        check_dtype_policy(self.dtype_policy, owner)
+
+    def encoder_filters(self) -> list[int]:
+        return [self.base_filters * min(2**level, MAX_FILTER_MULTIPLIER) for level in range(self.depth)]
+
+
+def _init() -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(mean=0.0, stddev=INIT_STDDEV)
+
+
+@keras.saving.register_keras_serializable(package="tf_esgan")
+class UNetGenerator(ConfigModel):
+    """G(x): condition float32 [B, S, S, C_in] -> image float32 [B, S, S, 3] in [-1, 1]."""
+
+    config_class = GeneratorConfig
+
+    @classmethod
+    def build_graph(cls, config: GeneratorConfig) -> tuple[Any, Any]:
+        policy = config.dtype_policy
+        size = config.image_size
+        condition = keras.Input((size, size, config.input_channels), name="condition")
+        filters = config.encoder_filters()
+
+        skips = []
+        x = condition
+        for level, width in enumerate(filters):
+            # No norm on the first block (pix2pix) nor on the innermost one: at
+            # 1x1 with batch size 1, batch/instance norm would output a constant
+            # and cut the bottleneck off (pix2pix's original U-Net has none there).
+            with_norm = 0 < level < config.depth - 1
+            x = keras.layers.Conv2D(
+                width, KERNEL_SIZE, strides=2, padding="same", use_bias=not with_norm,
+                kernel_initializer=_init(), name=f"down{level}_conv", dtype=policy,
+            )(x)  # fmt: skip
+            if with_norm:
+                x = normalization_layer(config.norm, name=f"down{level}_norm", dtype=policy)(x)
+            x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"down{level}_act", dtype=policy)(x)
+            skips.append(x)
+
+        # Decoder block j restores the size of encoder level depth-2-j and is
+        # concatenated with that level's output.
+        for block, level in enumerate(reversed(range(config.depth - 1))):
+            x = keras.layers.Conv2DTranspose(
+                filters[level], KERNEL_SIZE, strides=2, padding="same", use_bias=False,
+                kernel_initializer=_init(), name=f"up{block}_conv", dtype=policy,
+            )(x)  # fmt: skip
+            x = normalization_layer(config.norm, name=f"up{block}_norm", dtype=policy)(x)
+            if block < config.dropout_blocks and config.dropout_rate > 0:
+                x = keras.layers.Dropout(config.dropout_rate, name=f"up{block}_dropout", dtype=policy)(x)
+            x = keras.layers.ReLU(name=f"up{block}_act", dtype=policy)(x)
+            x = keras.layers.Concatenate(name=f"up{block}_skip", dtype=policy)([x, skips[level]])
+
+        # float32 output so losses and saved images never see bfloat16/float16.
+        image = keras.layers.Conv2DTranspose(
+            config.output_channels, KERNEL_SIZE, strides=2, padding="same", activation="tanh",
+            kernel_initializer=_init(), name="to_rgb", dtype="float32",
+        )(x)  # fmt: skip
+        return condition, image
+
+
+def build_generator(config: GeneratorConfig) -> UNetGenerator:
+    """Builds the U-Net generator described by `config`."""
+    return UNetGenerator(config, name="generator")

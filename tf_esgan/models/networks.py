@@ -1,0 +1,60 @@
+"""Builds the generator and discriminator pair for a variant of Table 1."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tf_esgan.models.discriminator import DiscriminatorConfig, PatchDiscriminator, build_discriminator
+from tf_esgan.models.generator import GeneratorConfig, UNetGenerator, build_generator
+from tf_esgan.models.normalization import check_normalization
+from tf_esgan.models.precision import check_dtype_policy
+from tf_esgan.models.variants import get_variant
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """Sizes shared by both networks (paper: 256x256 inputs, pix2pix widths).
+
+    Attributes:
+      image_size: H = W of the condition map and image.
+      generator_base_filters / generator_depth: see GeneratorConfig.
+      discriminator_base_filters: see DiscriminatorConfig.
+      norm: "batch" or "instance", for both networks.
+      dtype_policy: "float32", "mixed_bfloat16" or "mixed_float16".
+    """
+
+    image_size: int = 256
+    generator_base_filters: int = 64
+    generator_depth: int = 8
+    discriminator_base_filters: int = 64
+    norm: str = "batch"
+    dtype_policy: str = "float32"
+
+    def __post_init__(self) -> None:
+        check_normalization(self.norm, "NetworkConfig")
+        check_dtype_policy(self.dtype_policy, "NetworkConfig")
+
+
+def build_networks(variant: str, config: NetworkConfig) -> tuple[UNetGenerator, PatchDiscriminator]:
+    """(generator, discriminator) whose input channels match `variant`'s condition map."""
+    channels = get_variant(variant).condition_channels
+    generator = build_generator(
+        GeneratorConfig(
+            input_channels=channels,
+            image_size=config.image_size,
+            base_filters=config.generator_base_filters,
+            depth=config.generator_depth,
+            norm=config.norm,
+            dtype_policy=config.dtype_policy,
+        )
+    )
+    discriminator = build_discriminator(
+        DiscriminatorConfig(
+            condition_channels=channels,
+            image_size=config.image_size,
+            base_filters=config.discriminator_base_filters,
+            norm=config.norm,
+            dtype_policy=config.dtype_policy,
+        )
+    )
+    return generator, discriminator
