@@ -1,0 +1,80 @@
+"""esgan-export: write a generator or SegNet as a TF Serving model version.
+
+    esgan-export --model=runs/enhanced --export_base=serving_models
+    esgan-export --model=generator.keras --variant=enhanced --export_base=serving_models --version=2
+    esgan-export --kind=segnet --model=segnet.keras --export_base=serving_models
+
+Writes `<export_base>/<model_name>/<version>/` atomically (see tf_esgan/serving/); an
+existing version is refused unless --overwrite. Prints the version directory (only it, on
+stdout; progress goes to stderr).
+"""
+
+import sys
+from pathlib import Path
+
+from absl import app, flags
+
+from tf_esgan.models.variants import VARIANTS, get_variant
+
+_KIND = flags.DEFINE_enum("kind", "generator", ["generator", "segnet"], "Which network to export.")
+_MODEL = flags.DEFINE_string(
+    "model", None, "A `.keras` file, or (generator only) a training run folder "
+    "(config.json + checkpoints/; the newest readable checkpoint is exported).")
+_VARIANT = flags.DEFINE_enum(
+    "variant", None, sorted(VARIANTS),
+    "Variant the generator was trained as (sets the conditioning map of `from_mask`). "
+    "Required with a `.keras` generator; read from config.json for a run folder.")
+_EXPORT_BASE = flags.DEFINE_string("export_base", None, "TF Serving base folder (one folder per model).")
+_MODEL_NAME = flags.DEFINE_string("model_name", None,
+                                  "Served model name; default esgan_generator or segnet.")
+_VERSION = flags.DEFINE_integer("version", None, "Version number; default: largest existing + 1.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing version.")
+
+flags.mark_flags_as_required(["model", "export_base"])
+
+
+def _export(model_path: Path):
+    # Imported here so `--help` does not wait for TensorFlow.
+    from tf_esgan import serving
+    from tf_esgan.serving import generator_export, model_loading, segnet_export
+
+    options = dict(version=_VERSION.value, overwrite=_OVERWRITE.value)
+    if _KIND.value == "segnet":
+        segnet = model_loading.load_keras_model(model_path)
+        return serving.export_segnet(segnet, _EXPORT_BASE.value, **options,
+                                     model_name=_MODEL_NAME.value or segnet_export.DEFAULT_MODEL_NAME)
+    if model_path.is_dir():
+        generator, conditioning = model_loading.load_generator_from_run(
+            model_path, log=lambda message: print(message, file=sys.stderr))
+        if _VARIANT.value and get_variant(_VARIANT.value).conditioning != conditioning:
+            raise ValueError(f"--variant={_VARIANT.value} disagrees with {model_path}/config.json "
+                             f"(conditioning {conditioning!r})")
+    else:
+        if not _VARIANT.value:
+            raise app.UsageError("--variant is required to export a `.keras` generator")
+        generator = model_loading.load_keras_model(model_path)
+        conditioning = get_variant(_VARIANT.value).conditioning
+    return serving.export_generator(generator, _EXPORT_BASE.value, conditioning=conditioning, **options,
+                                    model_name=_MODEL_NAME.value or generator_export.DEFAULT_MODEL_NAME)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    from tf_esgan.serving import VersionExistsError
+
+    try:
+        version_dir = _export(Path(_MODEL.value))
+    except (FileNotFoundError, VersionExistsError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(version_dir)
+    return 0
+
+
+def run() -> None:
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

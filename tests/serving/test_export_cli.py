@@ -1,0 +1,71 @@
+"""esgan-export: from a training run folder and from `.keras` files."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+from absl.testing import flagsaver
+
+from export import export_saved_model as cli
+from tf_esgan.models.networks import build_networks
+from tf_esgan.models.segnet import SegNetConfig, build_segnet
+from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
+from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.run_dir import prepare_run_dir
+
+
+@pytest.fixture(autouse=True)
+def parsed_flags():
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS(["esgan-export", "--model=x", "--export_base=x"])
+    yield
+
+
+def _run(capsys, **values):
+    with flagsaver.flagsaver(**values):
+        status = cli.main(["esgan-export"])
+    return status, capsys.readouterr()
+
+
+def test_exports_newest_checkpoint_of_a_run(tmp_path, capsys):
+    config = TrainConfig(dataset_dir="unused", model_dir=str(tmp_path / "run"), variant="sharp_gan",
+                         image_size=32, generator_base_filters=2, generator_depth=5,
+                         discriminator_base_filters=2)
+    prepare_run_dir(config.model_dir, config)
+    keras.utils.set_random_seed(3)
+    generator, discriminator = build_networks(config.variant, config.network_config())
+    checkpoints = RunCheckpoints(tf.train.Checkpoint(generator=generator, discriminator=discriminator),
+                                 read_dir=tmp_path / "run" / CHECKPOINT_DIR,
+                                 write_dir=tmp_path / "run" / CHECKPOINT_DIR, keep=2)
+    checkpoints.save(1)
+    condition = np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 1)).astype(np.float32)
+    expected = generator(condition, training=False).numpy()
+    for variable in generator.variables:  # the export must not see these weights
+        variable.assign(tf.zeros_like(variable))
+
+    status, output = _run(capsys, model=config.model_dir, export_base=str(tmp_path / "serving"))
+    assert status == 0 and output.out.strip() == str(tmp_path / "serving" / "esgan_generator" / "1")
+    loaded = tf.saved_model.load(output.out.strip())
+    image = loaded.signatures["serving_default"](skeleton_map=tf.constant(condition))["image"].numpy()
+    assert np.abs(image.astype(int) - np.round((expected + 1) * 127.5)).max() <= 1
+    assert "restored from" in output.err and "variant sharp_gan" in output.err
+
+    status, output = _run(capsys, model=config.model_dir, export_base=str(tmp_path / "serving"),
+                          version=1)
+    assert status == 1 and "already exported" in output.err
+
+
+def test_keras_files(tmp_path, capsys):
+    segnet = build_segnet(SegNetConfig(base_filters=2))
+    segnet.save(tmp_path / "segnet.keras")
+    status, output = _run(capsys, kind="segnet", model=str(tmp_path / "segnet.keras"),
+                          export_base=str(tmp_path / "serving"), model_name="nuclei", version=7)
+    assert status == 0 and output.out.strip().endswith("nuclei/7")
+    images = np.random.default_rng(1).integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
+    served = tf.saved_model.load(output.out.strip()).signatures["serving_default"](image=tf.constant(images))
+    np.testing.assert_allclose(served["distance"].numpy(), segnet(images).numpy()[..., 1], atol=1e-5)
+
+    status, output = _run(capsys, model=str(tmp_path / "missing.keras"), variant="enhanced",
+                          export_base=str(tmp_path))
+    assert status == 1 and "missing.keras: expected an existing `.keras` file" in output.err

@@ -1,0 +1,7 @@
+"""SavedModel export for TF Serving: versioned, atomic, no Python ops in the graph."""
+
+from tf_esgan.serving.generator_export import export_generator
+from tf_esgan.serving.segnet_export import export_segnet
+from tf_esgan.serving.versioned_dir import VersionExistsError
+
+__all__ = ["VersionExistsError", "export_generator", "export_segnet"]
