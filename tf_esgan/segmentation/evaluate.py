@@ -110,3 +110,14 @@ def evaluate_run(model_dir: str | os.PathLike, *, dataset_dir: str | os.PathLike
     with atomic_path(folder / f"eval_{split}.json") as temporary:
         temporary.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def load_segmenter(model_dir: str | os.PathLike):
+    """A finished `esgan-train-segnet` run as a function uint8 RGB [H, W, 3] -> labels [H, W]."""
+    folder = Path(model_dir)
+    for name in (MODEL_FILE, WATERSHED_FILE):
+        if not (folder / name).exists():
+            raise FileNotFoundError(f"{folder / name}: missing; is {folder} a finished esgan-train-segnet run?")
+    model = keras.models.load_model(folder / MODEL_FILE, compile=False)
+    config = load_watershed_config(folder / WATERSHED_FILE)
+    return lambda image: segment_image(model, image, config)
