@@ -1,0 +1,44 @@
+"""In-process: a corrupt newest checkpoint falls back to the previous one (and says so);
+a non-finite loss stops training without touching the last good checkpoint; the
+synthesizer reads the run folder's generator."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_esgan.data.datasets import sample_root
+from tf_esgan.losses import adversarial
+from tf_esgan.synthesis import load_generator
+from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.gan_trainer import NonFiniteLossError, train_and_evaluate
+
+
+def config(model_dir, epochs):
+    return TrainConfig(dataset_dir=str(sample_root()), model_dir=str(model_dir), image_size=32,
+                       generator_base_filters=4, generator_depth=5, discriminator_base_filters=4, batch_size=2,
+                       test_fraction=0.25, epochs=epochs, steps_per_epoch=1, verbose=0)
+
+
+def test_corrupt_checkpoint_fallback_and_non_finite_stop(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    first = train_and_evaluate(config(run, 2), log=lambda message: None)
+    assert first.step == 2 and first.checkpoint.endswith("ckpt-2")
+    data = run / "checkpoints" / "ckpt-2.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])  # truncated newest checkpoint
+
+    messages = []
+    resumed = train_and_evaluate(config(run, 3), log=messages.append)
+    assert resumed.resumed_from.endswith("ckpt-1")
+    assert any("ckpt-2 is unreadable" in m and "falling back" in m for m in messages)
+    assert resumed.step == 3 and resumed.epoch == 3  # 1 restored + 2 retrained steps
+
+    generator, kind = load_generator(str(run), log=lambda message: None)
+    condition = tf.random.uniform([1, 32, 32, 1], 0, 2, seed=1)
+    assert kind == "skeleton"
+    np.testing.assert_allclose(generator(condition, training=False), resumed.generator(condition, training=False),
+                               atol=1e-6)
+
+    monkeypatch.setattr(adversarial, "l1_reconstruction_loss", lambda real, fake: tf.constant(np.nan))
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss at step 4 \(g_total=nan, l1=nan\).*ckpt-3"):
+        train_and_evaluate(config(run, 5), log=lambda message: None)
+    assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-3")

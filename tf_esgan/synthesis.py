@@ -1,0 +1,165 @@
+"""Synthesis at scale: random nuclei masks -> conditioning maps -> images, as a dataset.
+
+Writes `<out_dir>/images/<id>.png` and `<out_dir>/masks/<id>.png` (the canonical layout,
+so segmentation training reads it directly) with ids `synthetic_000000`, ... Every file
+is written atomically (temporary file, then rename). Image `i` depends only on
+(seed, i): its mask comes from `np.random.default_rng([seed, i])` and batches cover
+fixed index blocks [k * batch_size, (k + 1) * batch_size), so a rerun after an
+interruption skips the finished pairs and writes exactly the files an uninterrupted run
+would have written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tf_esgan.data import masks, skeleton
+from tf_esgan.data.datasets import IMAGES_DIR, MASKS_DIR
+from tf_esgan.data.image_io import write_image, write_mask
+from tf_esgan.training.checkpoints import CHECKPOINT_DIR, restore_newest
+from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.run_dir import CONFIG_FILE, prepare_run_dir
+
+ID_FORMAT = "synthetic_{:06d}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SynthesisConfig:
+    """One `esgan-synthesize` job.
+
+    Attributes:
+      model: an `esgan-train` run folder (config.json + checkpoints/) or a `.keras` generator.
+      out_dir: output dataset folder (images/, masks/ and config.json are created).
+      num_images: pairs wanted in total (a rerun with a larger value adds more).
+      preset: nuclei size/density preset of `masks.PRESETS`.
+      seed: the masks (and so the images) of the whole set.
+      batch_size: generator batch; keep it when resuming for bit-identical images.
+      conditioning: "binary", "distance" or "skeleton"; "" = the run's variant (required
+        for a `.keras` file).
+    """
+
+    model: str
+    out_dir: str
+    num_images: int
+    preset: str = "tnbc"
+    seed: int = 0
+    batch_size: int = 8
+    conditioning: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("num_images", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"SynthesisConfig: `{name}` must be >= 1, got {getattr(self, name)}")
+        if self.preset not in masks.PRESETS:
+            raise ValueError(f"SynthesisConfig: `preset` must be one of {sorted(masks.PRESETS)}, got {self.preset!r}")
+        if self.conditioning and self.conditioning not in skeleton.CONDITIONING_KINDS:
+            raise ValueError(f"SynthesisConfig: `conditioning` must be one of {skeleton.CONDITIONING_KINDS} "
+                             f"or empty, got {self.conditioning!r}")
+
+
+def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], None] = print
+                   ) -> tuple[keras.Model, str]:
+    """(generator, conditioning kind) from a run folder or a `.keras` file.
+
+    Raises:
+      ValueError: `model` is neither, or a `.keras` file comes without `conditioning`.
+    """
+    path = Path(model)
+    if path.is_file() and path.suffix == ".keras":
+        if not conditioning:
+            raise ValueError(f"{path}: a .keras generator does not record its conditioning; pass "
+                             f"conditioning (one of {skeleton.CONDITIONING_KINDS})")
+        return keras.models.load_model(path, compile=False), conditioning
+    if not (path / CONFIG_FILE).is_file():
+        raise ValueError(f"{path}: expected an esgan-train run folder (with {CONFIG_FILE} and "
+                         f"{CHECKPOINT_DIR}/) or a .keras generator file")
+    from tf_esgan.models.networks import build_networks
+
+    run = TrainConfig(**json.loads((path / CONFIG_FILE).read_text()))
+    generator, _ = build_networks(run.variant, run.network_config())
+    restored = restore_newest(tf.train.Checkpoint(generator=generator), path / CHECKPOINT_DIR,
+                              partial=True, log=log)
+    if restored is None:
+        raise ValueError(f"{path / CHECKPOINT_DIR}: no checkpoint; train the run first")
+    log(f"generator from {restored} (variant {run.variant})")
+    if conditioning and conditioning != run.conditioning:
+        raise ValueError(f"conditioning {conditioning!r} contradicts the run's variant {run.variant!r} "
+                         f"({run.conditioning!r})")
+    return generator, run.conditioning
+
+
+def random_pair(index: int, seed: int, size: int, preset: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mask int32 [size, size] and conditioning float32 [size, size, 1] of image `index`."""
+    labels = masks.random_nuclei_labels((size, size), rng=np.random.default_rng([seed, index]), preset=preset)
+    return labels, skeleton.conditioning(labels, kind)
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """float [B, H, W, 3] in [-1, 1] -> uint8 [B, H, W, 3] in [0, 255] (rounded)."""
+    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def _done(out: Path, index: int) -> bool:
+    name = ID_FORMAT.format(index) + ".png"
+    return (out / IMAGES_DIR / name).is_file() and (out / MASKS_DIR / name).is_file()
+
+
+def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None, verbose: int = 1,
+               log: Callable[[str], None] = print) -> dict:
+    """Writes the missing pairs of `config`; returns counts and timing.
+
+    Args:
+      config: the job.
+      generator: an already loaded generator (else loaded from `config.model`); it then
+        needs `config.conditioning`.
+      verbose: 1 = progress bar.
+    Raises:
+      ConfigMismatchError: `out_dir` was made with another model, seed, preset or conditioning.
+    """
+    if generator is None:
+        generator, kind = load_generator(config.model, config.conditioning, log=log)
+    elif not config.conditioning:
+        raise ValueError("synthesize: pass config.conditioning with an in-memory generator")
+    else:
+        kind = config.conditioning
+    out = Path(config.out_dir)
+    # The folder's config.json stops a rerun from mixing two different sets in one folder.
+    prepare_run_dir(out, dataclasses.replace(config, conditioning=kind),
+                    ignore=("num_images", "batch_size", "out_dir"))
+    size = int(generator.inputs[0].shape[1])
+    infer = tf.function(lambda condition: generator(condition, training=False), reduce_retracing=True)
+    todo = {index for index in range(config.num_images) if not _done(out, index)}
+    blocks = sorted({index // config.batch_size for index in todo})
+    progress = keras.utils.Progbar(config.num_images) if verbose else None
+    if progress is not None and len(todo) < config.num_images:
+        progress.update(config.num_images - len(todo))
+    started, written = time.perf_counter(), 0
+    for block in blocks:
+        indices = list(range(block * config.batch_size, (block + 1) * config.batch_size))
+        pairs = [random_pair(index, config.seed, size, config.preset, kind) for index in indices]
+        # The last block is padded to a full batch: one traced shape, same numbers.
+        images = to_uint8(infer(np.stack([condition for _, condition in pairs])))
+        for index, (labels, _), image in zip(indices, pairs, images):
+            if index >= config.num_images or index not in todo:
+                continue
+            name = ID_FORMAT.format(index) + ".png"
+            # Mask first: the image completes the pair, and a pair counts as done only
+            # when both exist.
+            write_mask(out / MASKS_DIR / name, labels)
+            write_image(out / IMAGES_DIR / name, image)
+            written += 1
+            if progress is not None:
+                progress.add(1)
+    seconds = time.perf_counter() - started
+    summary = {"written": written, "skipped": config.num_images - len(todo), "seconds": round(seconds, 2),
+               "out_dir": str(out)}
+    log(f"synthesized {written} pairs ({summary['skipped']} already there) into {out} in {seconds:.1f} s")
+    return summary
