@@ -36,23 +36,24 @@ flags.mark_flags_as_required(["model", "export_base"])
 def _export(model_path: Path):
     # Imported here so `--help` does not wait for TensorFlow.
     from tf_esgan import serving
-    from tf_esgan.serving import generator_export, model_loading, segnet_export
+    from tf_esgan.serving import generator_export, segnet_export
+    from tf_esgan.training.generator_loading import load_generator, load_keras_model
 
     options = dict(version=_VERSION.value, overwrite=_OVERWRITE.value)
     if _KIND.value == "segnet":
-        segnet = model_loading.load_keras_model(model_path)
+        segnet = load_keras_model(model_path)
         return serving.export_segnet(segnet, _EXPORT_BASE.value, **options,
                                      model_name=_MODEL_NAME.value or segnet_export.DEFAULT_MODEL_NAME)
     if model_path.is_dir():
-        generator, conditioning = model_loading.load_generator_from_run(
-            model_path, log=lambda message: print(message, file=sys.stderr))
+        generator, conditioning = load_generator(
+            str(model_path), log=lambda message: print(message, file=sys.stderr))
         if _VARIANT.value and get_variant(_VARIANT.value).conditioning != conditioning:
             raise ValueError(f"--variant={_VARIANT.value} disagrees with {model_path}/config.json "
                              f"(conditioning {conditioning!r})")
     else:
         if not _VARIANT.value:
             raise app.UsageError("--variant is required to export a `.keras` generator")
-        generator = model_loading.load_keras_model(model_path)
+        generator = load_keras_model(model_path)
         conditioning = get_variant(_VARIANT.value).conditioning
     return serving.export_generator(generator, _EXPORT_BASE.value, conditioning=conditioning, **options,
                                     model_name=_MODEL_NAME.value or generator_export.DEFAULT_MODEL_NAME)

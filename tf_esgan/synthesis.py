@@ -24,9 +24,8 @@ import tensorflow as tf
 from tf_esgan.data import masks, skeleton
 from tf_esgan.data.datasets import IMAGES_DIR, MASKS_DIR
 from tf_esgan.data.image_io import write_image, write_mask
-from tf_esgan.training.checkpoints import CHECKPOINT_DIR, restore_newest
-from tf_esgan.training.gan_config import TrainConfig
-from tf_esgan.training.run_dir import CONFIG_FILE, prepare_run_dir
+from tf_esgan.training.generator_loading import load_generator
+from tf_esgan.training.run_dir import prepare_run_dir
 
 ID_FORMAT = "synthetic_{:06d}"
 
@@ -63,37 +62,6 @@ class SynthesisConfig:
         if self.conditioning and self.conditioning not in skeleton.CONDITIONING_KINDS:
             raise ValueError(f"SynthesisConfig: `conditioning` must be one of {skeleton.CONDITIONING_KINDS} "
                              f"or empty, got {self.conditioning!r}")
-
-
-def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], None] = print
-                   ) -> tuple[keras.Model, str]:
-    """(generator, conditioning kind) from a run folder or a `.keras` file.
-
-    Raises:
-      ValueError: `model` is neither, or a `.keras` file comes without `conditioning`.
-    """
-    path = Path(model)
-    if path.is_file() and path.suffix == ".keras":
-        if not conditioning:
-            raise ValueError(f"{path}: a .keras generator does not record its conditioning; pass "
-                             f"conditioning (one of {skeleton.CONDITIONING_KINDS})")
-        return keras.models.load_model(path, compile=False), conditioning
-    if not (path / CONFIG_FILE).is_file():
-        raise ValueError(f"{path}: expected an esgan-train run folder (with {CONFIG_FILE} and "
-                         f"{CHECKPOINT_DIR}/) or a .keras generator file")
-    from tf_esgan.models.networks import build_networks
-
-    run = TrainConfig(**json.loads((path / CONFIG_FILE).read_text()))
-    generator, _ = build_networks(run.variant, run.network_config())
-    restored = restore_newest(tf.train.Checkpoint(generator=generator), path / CHECKPOINT_DIR,
-                              partial=True, log=log)
-    if restored is None:
-        raise ValueError(f"{path / CHECKPOINT_DIR}: no checkpoint; train the run first")
-    log(f"generator from {restored} (variant {run.variant})")
-    if conditioning and conditioning != run.conditioning:
-        raise ValueError(f"conditioning {conditioning!r} contradicts the run's variant {run.variant!r} "
-                         f"({run.conditioning!r})")
-    return generator, run.conditioning
 
 
 def random_pair(index: int, seed: int, size: int, preset: str, kind: str) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,61 @@
+"""Loading trained models: a `.keras` file, or the newest checkpoint of an `esgan-train` run.
+
+One place for synthesis, evaluation and export, so they all restore generators alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from tf_esgan.data import skeleton
+from tf_esgan.training.checkpoints import CHECKPOINT_DIR, restore_newest
+from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.run_dir import CONFIG_FILE
+
+
+def load_keras_model(path: str | os.PathLike) -> keras.Model:
+    """A model saved with `model.save("....keras")` (custom classes registered on import)."""
+    path = Path(path)
+    if path.suffix != ".keras" or not path.is_file():
+        raise FileNotFoundError(f"{path}: expected an existing `.keras` file")
+    # Importing the model modules registers UNetGenerator, SegNet's layers, etc.
+    import tf_esgan.models.generator  # noqa: F401
+    import tf_esgan.models.segnet  # noqa: F401
+    return keras.saving.load_model(path, compile=False)
+
+
+def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], None] = print
+                   ) -> tuple[keras.Model, str]:
+    """(generator, conditioning kind) from a run folder or a `.keras` file.
+
+    Raises:
+      ValueError: `model` is neither, or a `.keras` file comes without `conditioning`.
+    """
+    path = Path(model)
+    if path.is_file() and path.suffix == ".keras":
+        if not conditioning:
+            raise ValueError(f"{path}: a .keras generator does not record its conditioning; pass "
+                             f"conditioning (one of {skeleton.CONDITIONING_KINDS})")
+        return load_keras_model(path), conditioning
+    if not (path / CONFIG_FILE).is_file():
+        raise ValueError(f"{path}: expected an esgan-train run folder (with {CONFIG_FILE} and "
+                         f"{CHECKPOINT_DIR}/) or a .keras generator file")
+    from tf_esgan.models.networks import build_networks
+
+    run = TrainConfig(**json.loads((path / CONFIG_FILE).read_text()))
+    generator, _ = build_networks(run.variant, run.network_config())
+    restored = restore_newest(tf.train.Checkpoint(generator=generator), path / CHECKPOINT_DIR,
+                              partial=True, log=log)
+    if restored is None:
+        raise ValueError(f"{path / CHECKPOINT_DIR}: no checkpoint; train the run first")
+    log(f"generator restored from {restored} (variant {run.variant})")
+    if conditioning and conditioning != run.conditioning:
+        raise ValueError(f"conditioning {conditioning!r} contradicts the run's variant {run.variant!r} "
+                         f"({run.conditioning!r})")
+    return generator, run.conditioning
