@@ -1,0 +1,34 @@
+"""esgan-evaluate: SSIM, FSIM, GMSD (and AJI with a SegNet) of a generator, Table 1 layout."""
+
+from absl import app, flags
+
+from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
+
+_MODEL = flags.DEFINE_string("model", None, "esgan-train run folder or .keras generator.", required=True)
+_DATASET_DIR = flags.DEFINE_string("dataset_dir", None, "Real pairs (images/, masks/).", required=True)
+_OUT_DIR = flags.DEFINE_string("out_dir", None, "Where reports and synthetic images go.", required=True)
+_CONDITIONING = flags.DEFINE_enum("conditioning", "", ["", "binary", "distance", "skeleton"],
+                                  "Conditioning of a .keras generator (a run folder knows its own).")
+_SPLIT = flags.DEFINE_enum("split", "all", ["all", "test", "train"], "Which pairs (slide-grouped split).")
+_TEST_FRACTION = flags.DEFINE_float("test_fraction", 0.3, "Test share of the split.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the split.")
+_SEGNET_DIR = flags.DEFINE_string("segnet_dir", "", "esgan-train-segnet run for the AJI column.")
+_METHOD = flags.DEFINE_string("method", "", "Row name in table1.md.")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 8, "Generator batch size (tiles).")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    evaluate_generator(EvaluationConfig(
+        model=_MODEL.value, dataset_dir=_DATASET_DIR.value, out_dir=_OUT_DIR.value,
+        conditioning=_CONDITIONING.value, split=_SPLIT.value, test_fraction=_TEST_FRACTION.value,
+        seed=_SEED.value, segnet_dir=_SEGNET_DIR.value, method=_METHOD.value, batch_size=_BATCH_SIZE.value))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
