@@ -1,0 +1,77 @@
+"""How much compute `esgan-reproduce` spends: the paper's settings, a CPU hour, a toy."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Budget:
+    """Sizes and lengths of every stage of the reproduction.
+
+    Attributes:
+      image_size: GAN input and Table 1 tile side (paper: 256).
+      generator_base_filters, generator_depth, discriminator_base_filters: GAN widths.
+      gan_epochs, gan_steps_per_epoch: GAN training length (steps 0 = one pass over the
+        training images; paper: 150 epochs at batch 1).
+      num_synthetic: synthetic pairs for S and S* (paper: 6,000).
+      segnet_base_filters, segnet_crop_size, segnet_batch_size, segnet_epochs,
+      segnet_steps_per_epoch: SegNet training (the paper gives none of these).
+      segnet_tune_images: training images used to tune the watershed thresholds.
+    """
+
+    image_size: int
+    generator_base_filters: int
+    generator_depth: int
+    discriminator_base_filters: int
+    gan_epochs: int
+    gan_steps_per_epoch: int
+    num_synthetic: int
+    segnet_base_filters: int
+    segnet_crop_size: int
+    segnet_batch_size: int
+    segnet_epochs: int
+    segnet_steps_per_epoch: int
+    segnet_tune_images: int = 16
+
+
+BUDGETS = {
+    # The paper's GAN settings (Sec. 3.1) and 6k synthetic images (Sec. 3.3); SegNet length is
+    # not given: 50 epochs of one pass, the SegNet trainer's default.
+    "paper": Budget(image_size=256, generator_base_filters=64, generator_depth=8,
+                    discriminator_base_filters=64, gan_epochs=150, gan_steps_per_epoch=0,
+                    num_synthetic=6000, segnet_base_filters=64, segnet_crop_size=256,
+                    segnet_batch_size=4, segnet_epochs=50, segnet_steps_per_epoch=0),
+    # About an hour on 2 CPU cores for TNBC: half-width networks at 128x128.
+    "small": Budget(image_size=128, generator_base_filters=32, generator_depth=7,
+                    discriminator_base_filters=32, gan_epochs=6, gan_steps_per_epoch=250,
+                    num_synthetic=500, segnet_base_filters=32, segnet_crop_size=128,
+                    segnet_batch_size=4, segnet_epochs=12, segnet_steps_per_epoch=50),
+    # Seconds: only proves the pipeline runs end to end (tests).
+    "toy": Budget(image_size=64, generator_base_filters=4, generator_depth=6,
+                  discriminator_base_filters=4, gan_epochs=1, gan_steps_per_epoch=2,
+                  num_synthetic=4, segnet_base_filters=4, segnet_crop_size=64,
+                  segnet_batch_size=2, segnet_epochs=1, segnet_steps_per_epoch=2,
+                  segnet_tune_images=2),
+}
+
+
+def get_budget(name: str) -> Budget:
+    if name not in BUDGETS:
+        raise ValueError(f"budget: expected one of {sorted(BUDGETS)}, got {name!r}")
+    return BUDGETS[name]
+
+
+#: The paper's numbers, printed beside ours (Tables 1 and 2; CPM is CPM-15 & 17 there).
+PAPER_TABLE1 = {
+    "cpm15": {"pix2pix": (0.452, 0.712, 0.212, 0.657), "sharp_gan": (0.569, 0.731, 0.174, 0.671),
+              "sharp_gan_plus": (0.594, 0.740, 0.165, 0.677), "enhanced": (0.689, 0.757, 0.156, 0.681)},
+    "tnbc": {"pix2pix": (0.473, 0.751, 0.145, 0.554), "sharp_gan": (0.504, 0.755, 0.139, 0.568),
+             "sharp_gan_plus": (0.513, 0.756, 0.134, 0.572), "enhanced": (0.522, 0.760, 0.131, 0.580)},
+}
+PAPER_TABLE2 = {
+    "cpm15": {"R": (0.760, 0.764, 0.584, 0.613), "R*": (0.818, 0.791, 0.649, 0.650),
+              "S": (0.753, 0.784, 0.594, 0.592), "S*": (0.835, 0.798, 0.668, 0.667)},
+    "tnbc": {"R": (0.648, 0.731, 0.475, 0.486), "R*": (0.724, 0.753, 0.545, 0.522),
+             "S": (0.838, 0.797, 0.669, 0.654), "S*": (0.855, 0.863, 0.691, 0.683)},
+}

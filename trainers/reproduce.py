@@ -1,0 +1,32 @@
+"""esgan-reproduce: train the four GAN variants, Table 1, synthesize, SegNet R/R*/S/S*, Table 2."""
+
+from absl import app, flags
+
+from tf_esgan.reproduce.budgets import BUDGETS
+from tf_esgan.reproduce.pipeline import ReproduceConfig, run_reproduction
+
+_DATASET = flags.DEFINE_string("dataset", None, "tnbc, cpm15, monuseg, or a canonical dataset folder.",
+                               required=True)
+_OUT_DIR = flags.DEFINE_string("out_dir", None, "Output folder; rerunning resumes.", required=True)
+_BUDGET = flags.DEFINE_enum("budget", "small", sorted(BUDGETS),
+                            "paper = the paper's settings; small = about an hour on 2 CPU cores; toy = seconds.")
+_DATASETS_ROOT = flags.DEFINE_string("datasets_root", "../shared/datasets", "Where tnbc/cpm15/monuseg live.")
+_TEST_FRACTION = flags.DEFINE_float("test_fraction", 0.3, "Share of slides held out for both tables.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of everything.")
+_PRESET = flags.DEFINE_string("preset", "", "Nuclei preset of the synthetic masks ('' = the dataset's).")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    run_reproduction(ReproduceConfig(dataset=_DATASET.value, out_dir=_OUT_DIR.value, budget=_BUDGET.value,
+                                     datasets_root=_DATASETS_ROOT.value, test_fraction=_TEST_FRACTION.value,
+                                     seed=_SEED.value, preset=_PRESET.value))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
