@@ -14,13 +14,11 @@ from typing import Any
 import keras
 
 from tf_esgan.models.config_model import ConfigModel
+from tf_esgan.models.pix2pix_conventions import (
+    KERNEL_SIZE, LEAKY_SLOPE, MAX_FILTER_MULTIPLIER, pix2pix_initializer)
 from tf_esgan.models.normalization import check_normalization, normalization_layer
 from tf_esgan.models.precision import check_dtype_policy
 
-KERNEL_SIZE = 4
-INIT_STDDEV = 0.02
-LEAKY_SLOPE = 0.2
-MAX_FILTER_MULTIPLIER = 8
 # Two stride-1 valid 4x4 convs (each after 1-pixel zero padding) shrink the
 # map by 2 in total; the map before them must keep at least 1 output pixel.
 _MIN_FEATURE_SIZE = 3
@@ -68,10 +66,6 @@ class DiscriminatorConfig:
         return self.image_size // 2**self.strided_blocks - 2
 
 
-def _init() -> keras.initializers.Initializer:
-    return keras.initializers.RandomNormal(mean=0.0, stddev=INIT_STDDEV)
-
-
 @keras.saving.register_keras_serializable(package="tf_esgan")
 class PatchDiscriminator(ConfigModel):
     """[condition [B,S,S,C], image [B,S,S,3] in [-1,1]] -> float32 logits [B, S/8-2, S/8-2, 1]."""
@@ -93,7 +87,7 @@ class PatchDiscriminator(ConfigModel):
                 x = keras.layers.ZeroPadding2D(1, name=f"block{level}_pad", dtype=policy)(x)
             x = keras.layers.Conv2D(
                 width, KERNEL_SIZE, strides=strides, padding=padding, use_bias=not with_norm,
-                kernel_initializer=_init(), name=f"block{level}_conv", dtype=policy,
+                kernel_initializer=pix2pix_initializer(), name=f"block{level}_conv", dtype=policy,
             )(x)  # fmt: skip
             if with_norm:
                 x = normalization_layer(config.norm, name=f"block{level}_norm", dtype=policy)(x)
@@ -104,7 +98,7 @@ class PatchDiscriminator(ConfigModel):
         x = block(x, config.strided_blocks, strides=1, with_norm=True)
         x = keras.layers.ZeroPadding2D(1, name="logits_pad", dtype=policy)(x)
         logits = keras.layers.Conv2D(
-            1, KERNEL_SIZE, strides=1, padding="valid", kernel_initializer=_init(),
+            1, KERNEL_SIZE, strides=1, padding="valid", kernel_initializer=pix2pix_initializer(),
             name="logits", dtype="float32",
         )(x)  # fmt: skip
         return [condition, image], logits

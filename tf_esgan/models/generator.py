@@ -15,15 +15,10 @@ from typing import Any
 import keras
 
 from tf_esgan.models.config_model import ConfigModel
+from tf_esgan.models.pix2pix_conventions import (
+    KERNEL_SIZE, LEAKY_SLOPE, MAX_FILTER_MULTIPLIER, pix2pix_initializer)
 from tf_esgan.models.normalization import check_normalization, normalization_layer
 from tf_esgan.models.precision import check_dtype_policy
-
-# pix2pix: 4x4 kernels, weights ~ N(0, 0.02), LeakyReLU slope 0.2 in the encoder.
-KERNEL_SIZE = 4
-INIT_STDDEV = 0.02
-LEAKY_SLOPE = 0.2
-# Channel counts stop doubling at base_filters * 8 (512 for base 64).
-MAX_FILTER_MULTIPLIER = 8
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -73,10 +68,6 @@ class GeneratorConfig:
         return [self.base_filters * min(2**level, MAX_FILTER_MULTIPLIER) for level in range(self.depth)]
 
 
-def _init() -> keras.initializers.Initializer:
-    return keras.initializers.RandomNormal(mean=0.0, stddev=INIT_STDDEV)
-
-
 @keras.saving.register_keras_serializable(package="tf_esgan")
 class UNetGenerator(ConfigModel):
     """G(x): condition float32 [B, S, S, C_in] -> image float32 [B, S, S, 3] in [-1, 1]."""
@@ -99,7 +90,7 @@ class UNetGenerator(ConfigModel):
             with_norm = 0 < level < config.depth - 1
             x = keras.layers.Conv2D(
                 width, KERNEL_SIZE, strides=2, padding="same", use_bias=not with_norm,
-                kernel_initializer=_init(), name=f"down{level}_conv", dtype=policy,
+                kernel_initializer=pix2pix_initializer(), name=f"down{level}_conv", dtype=policy,
             )(x)  # fmt: skip
             if with_norm:
                 x = normalization_layer(config.norm, name=f"down{level}_norm", dtype=policy)(x)
@@ -111,7 +102,7 @@ class UNetGenerator(ConfigModel):
         for block, level in enumerate(reversed(range(config.depth - 1))):
             x = keras.layers.Conv2DTranspose(
                 filters[level], KERNEL_SIZE, strides=2, padding="same", use_bias=False,
-                kernel_initializer=_init(), name=f"up{block}_conv", dtype=policy,
+                kernel_initializer=pix2pix_initializer(), name=f"up{block}_conv", dtype=policy,
             )(x)  # fmt: skip
             x = normalization_layer(config.norm, name=f"up{block}_norm", dtype=policy)(x)
             if block < config.dropout_blocks and config.dropout_rate > 0:
@@ -122,7 +113,7 @@ class UNetGenerator(ConfigModel):
         # float32 output so losses and saved images never see bfloat16/float16.
         image = keras.layers.Conv2DTranspose(
             config.output_channels, KERNEL_SIZE, strides=2, padding="same", activation="tanh",
-            kernel_initializer=_init(), name="to_rgb", dtype="float32",
+            kernel_initializer=pix2pix_initializer(), name="to_rgb", dtype="float32",
         )(x)  # fmt: skip
         return condition, image
 
