@@ -42,11 +42,11 @@ BUDGETS = {
                     discriminator_base_filters=64, gan_epochs=150, gan_steps_per_epoch=0,
                     num_synthetic=6000, segnet_base_filters=64, segnet_crop_size=256,
                     segnet_batch_size=4, segnet_epochs=50, segnet_steps_per_epoch=0),
-    # About an hour on 2 CPU cores for TNBC: half-width networks at 128x128.
+    # Under an hour on 2 CPU cores for TNBC: half-width networks at 128x128.
     "small": Budget(image_size=128, generator_base_filters=32, generator_depth=7,
-                    discriminator_base_filters=32, gan_epochs=6, gan_steps_per_epoch=250,
+                    discriminator_base_filters=32, gan_epochs=12, gan_steps_per_epoch=250,
                     num_synthetic=500, segnet_base_filters=32, segnet_crop_size=128,
-                    segnet_batch_size=4, segnet_epochs=12, segnet_steps_per_epoch=50),
+                    segnet_batch_size=4, segnet_epochs=24, segnet_steps_per_epoch=50),
     # Seconds: only proves the pipeline runs end to end (tests).
     "toy": Budget(image_size=64, generator_base_filters=4, generator_depth=6,
                   discriminator_base_filters=4, gan_epochs=1, gan_steps_per_epoch=2,

@@ -121,7 +121,8 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
     from tf_esgan.training.gan_trainer import train_and_evaluate
 
     budget = get_budget(config.budget)
-    out = prepare_run_dir(config.out_dir, config)
+    # The budget's values are recorded too: a rerun must not mix two budgets' stages.
+    out = prepare_run_dir(config.out_dir, {"run": config, "budget": budget})
     samples = list_samples(config.dataset_dir)
     _, test = split_samples_by_group(samples, test_fraction=config.test_fraction, seed=config.seed)
     if not test:
