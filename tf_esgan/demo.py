@@ -73,13 +73,8 @@ def _train(config: DemoConfig, out: Path, progress):
 
 
 def _export(generator, out: Path) -> str:
-    try:
-        from tf_esgan.serving import export_generator
-    except ImportError:
-        path = out / "model" / "generator.keras"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        generator.save(path)
-        return str(path)
+    from tf_esgan.serving import export_generator
+
     return str(export_generator(generator, out / "model", conditioning="skeleton"))
 
 
