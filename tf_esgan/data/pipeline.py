@@ -70,10 +70,8 @@ def _read_pair(image_path: bytes, mask_path: bytes, crop_size: np.int64):
 
 
 def _condition_and_contour(labels: np.ndarray, kind: bytes):
-    labels = labels[..., 0]
-    condition = skeleton.conditioning(labels, kind.decode())
-    contour = skeleton.contour_mask(labels)[..., None].astype(np.float32)
-    return condition, contour
+    condition, contour = skeleton.conditioning_and_contour(labels[..., 0], kind.decode())
+    return condition, contour[..., None].astype(np.float32)
 
 
 def conditioning_and_contour(labels: tf.Tensor, kind: str) -> tuple[tf.Tensor, tf.Tensor]:

@@ -110,7 +110,8 @@ class _Nuclei:
         self.centre = np.flatnonzero(self.padded_labels > 0)
         self.own_label = self.padded_labels[self.centre]
         self.count = int(labels.max(initial=0)) + 1
-        self.interior = ((labels > 0) & ~_contour(labels)).astype(np.uint8)
+        self.contour = _contour(labels)
+        self.interior = ((labels > 0) & ~self.contour).astype(np.uint8)
 
     def padded(self, values: np.ndarray) -> np.ndarray:
         """[H, W] -> flat [(H+2)(W+2)], zero padded."""
@@ -202,7 +203,10 @@ def _skeleton(nuclei: _Nuclei) -> np.ndarray:
 
 def skeleton_map(labels: np.ndarray) -> np.ndarray:
     """Skeleton map of section 2.2: `distance_map + skeleton`, float32 [H, W] in [0, 2]."""
-    nuclei = _Nuclei(as_labels(labels))
+    return _skeleton_map(_Nuclei(as_labels(labels)))
+
+
+def _skeleton_map(nuclei: _Nuclei) -> np.ndarray:
     return _distance_map(nuclei) + _skeleton(nuclei).astype(np.float32)
 
 
@@ -214,13 +218,23 @@ def conditioning(labels: np.ndarray, kind: str) -> np.ndarray:
       kind: "binary" (pix2pix: nucleus = 1), "distance" (Sharp-GAN: distance map in
         [0, 1]) or "skeleton" (Sharp-GAN+ and the enhanced model: skeleton map in [0, 2]).
     """
+    return conditioning_and_contour(labels, kind)[0]
+
+
+def conditioning_and_contour(labels: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """`conditioning(labels, kind)` and `contour_mask(labels)` from one pass over the labels.
+
+    The training pipeline needs both for every crop; this validates the labels and finds
+    the contour once. Returns (float32 [H, W, 1], bool [H, W]).
+    """
+    if kind not in CONDITIONING_KINDS:
+        raise ValueError(f"kind: expected one of {CONDITIONING_KINDS}, got {kind!r}")
     labels = as_labels(labels)
+    nuclei = _Nuclei(labels)
     if kind == "binary":
         condition = (labels > 0).astype(np.float32)
     elif kind == "distance":
-        condition = distance_map(labels)
-    elif kind == "skeleton":
-        condition = skeleton_map(labels)
+        condition = _distance_map(nuclei)
     else:
-        raise ValueError(f"kind: expected one of {CONDITIONING_KINDS}, got {kind!r}")
-    return condition[..., None]
+        condition = _skeleton_map(nuclei)
+    return condition[..., None], nuclei.contour
