@@ -1,18 +1,20 @@
-"""Median seconds per GAN train step: pix2pix vs enhanced (contour losses), same run.
+"""Median seconds per GAN train step of named configurations, side by side in one run.
 
-Measures full-size networks (256x256, pix2pix widths) for every combination of
---batch_sizes x --xla x --policies. pix2pix and enhanced steps alternate inside
-each timing round, so load drift on a shared machine hits both alike. Prints
-JSON with the ratio enhanced / pix2pix (target <= 1.05: the contour losses cost
-at most 5% of a step) and the achieved GFLOP/s of the step (analytic conv FLOPs,
-tf_esgan.models.flops) next to a large float32 (and bfloat16) tf.matmul.
+The reference is the float32 tutorial-architecture pix2pix step (batch norm, transposed
+convolutions, widths 64, 256x256); `default` is what `esgan-train` runs with its
+default flags (enhanced variant, instance norm, dtype policy "auto" resolved on this
+machine). Steps of all configurations alternate inside each timing round, so load drift
+on a shared machine hits all alike. Prints one JSON line per batch size with each
+configuration's median s/step and its speed-up over the reference (target for
+`default` at batch 1: >= 2.5x), plus achieved GFLOP/s (analytic conv FLOPs).
 
-  python benchmarks/train_step.py                       # full matrix, several minutes
-  python benchmarks/train_step.py --batch_sizes=1 --xla=false --policies=float32
+  python benchmarks/train_step.py                       # batch 1, all configurations
+  python benchmarks/train_step.py --batch_sizes=1,4 --configs=tutorial,default
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import statistics
@@ -20,131 +22,103 @@ import time
 
 from absl import app, flags
 
-_BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1", "4"], "Batch sizes to measure.")
-_XLA = flags.DEFINE_list("xla", ["false", "true"], "Whole-step XLA settings (jit_compile of the step).")
-_POLICIES = flags.DEFINE_list("policies", ["float32", "mixed_bfloat16"], "Keras dtype policies.")
-_STEPS = flags.DEFINE_integer("steps", 5, "Timed rounds (one step of each variant per round).")
-_WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed rounds first (tracing, XLA compilation).")
-_IMAGE_SIZE = flags.DEFINE_integer("image_size", 256, "H = W of the inputs.")
-_MATMUL_SIZE = flags.DEFINE_integer("matmul_size", 4096, "n of the n x n reference matmul.")
-_CONTOUR_FRACTION = flags.DEFINE_float("contour_fraction", 0.08, "Share of contour pixels in the fake batch.")
-
-VARIANTS = ("pix2pix", "enhanced")
+_BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1"], "Batch sizes to measure.")
+_CONFIGS = flags.DEFINE_list("configs", ["tutorial", "default", "default_resize", "cpu_budget"],
+                             "Named configurations (see CONFIGS).")
+_STEPS = flags.DEFINE_integer("steps", 6, "Timed rounds (one step of each configuration per round).")
+_WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed rounds first (tracing).")
+_CONTOUR_FRACTION = flags.DEFINE_float("contour_fraction", 0.08, "Share of contour pixels in the batch.")
 
 
-def _median_seconds(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _configs() -> dict:
+    """name -> function returning a TrainConfig (only its network and loss parts are used)."""
+    from tf_esgan.reproduce.budgets import get_budget
+    from tf_esgan.training.gan_config import TrainConfig
+
+    default = TrainConfig(dataset_dir="-", model_dir="-")
+
+    def cpu_budget():
+        cpu = get_budget("cpu")
+        return dataclasses.replace(
+            default, image_size=cpu.image_size, generator_base_filters=cpu.generator_base_filters,
+            generator_depth=cpu.generator_depth, discriminator_base_filters=cpu.discriminator_base_filters,
+            norm=cpu.norm, upsampling=cpu.upsampling)
+
+    return {
+        "tutorial": lambda: dataclasses.replace(default, variant="pix2pix", norm="batch", dtype_policy="float32",
+                                                upsampling="transpose"),
+        "default": lambda: default,
+        "default_resize": lambda: dataclasses.replace(default, upsampling="resize"),
+        "cpu_budget": cpu_budget,
+    }
 
 
-def _matmul_gflops(size: int, dtype: str) -> float:
-    import tensorflow as tf
-
-    a = tf.random.normal((size, size), dtype=tf.float32)
-    a = tf.cast(a, dtype)
-    matmul = tf.function(lambda x: tf.matmul(x, x))
-    matmul(a).numpy()
-    seconds = _median_seconds(lambda: matmul(a).numpy(), 5)
-    return 2 * size**3 / seconds / 1e9
-
-
-def _make_step(variant: str, policy: str, xla: bool, batch):
+def _make_step(config, batch):
     import keras
     import tensorflow as tf
 
     from tf_esgan.models.flops import train_step_flops
     from tf_esgan.models.gan import EnhancedSharpGAN
-    from tf_esgan.models.gan_config import GanLossConfig
-    from tf_esgan.models.networks import NetworkConfig, build_networks
+    from tf_esgan.models.networks import build_networks
 
     keras.utils.set_random_seed(0)
-    generator, discriminator = build_networks(
-        variant, NetworkConfig(image_size=_IMAGE_SIZE.value, dtype_policy=policy)
-    )
-    gan = EnhancedSharpGAN(generator, discriminator, GanLossConfig(variant=variant))
-    gan.compile(
-        g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
-        d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
-        jit_compile=xla,
-    )
-    # Same wrapping as keras' own train function: one tf.function around train_step.
-    step = tf.function(gan.train_step, jit_compile=xla)
+    generator, discriminator = build_networks(config.variant, config.network_config())
+    gan = EnhancedSharpGAN(generator, discriminator, config.loss_config())
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
+                d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5))
+    step = tf.function(gan.train_step)  # as keras' own train function wraps it
 
     def run():
-        logs = step(batch)
-        float(logs["g_total"])  # Blocks until the step has finished.
+        float(step(batch)["g_total"])  # blocks until the step has finished
 
     return run, train_step_flops(generator, discriminator, int(batch[0].shape[0]))
 
 
-def _measure(policy: str, batch_size: int, xla: bool) -> dict:
+def _batch(size: int, batch_size: int):
     import numpy as np
     import tensorflow as tf
 
-    size = _IMAGE_SIZE.value
     rng = np.random.default_rng(0)
-    batch = (
-        tf.constant((rng.random((batch_size, size, size, 1)) * 2).astype("float32")),
-        tf.constant(rng.uniform(-1, 1, (batch_size, size, size, 3)).astype("float32")),
-        tf.constant((rng.random((batch_size, size, size, 1)) < _CONTOUR_FRACTION.value).astype("float32")),
-    )
-    steps, times = {}, {name: [] for name in VARIANTS}
-    compile_seconds = {}
-    for name in VARIANTS:
-        start = time.perf_counter()
-        steps[name] = _make_step(name, policy, xla, batch)
+    return (tf.constant((rng.random((batch_size, size, size, 1)) * 2).astype("float32")),
+            tf.constant(rng.uniform(-1, 1, (batch_size, size, size, 3)).astype("float32")),
+            tf.constant((rng.random((batch_size, size, size, 1)) < _CONTOUR_FRACTION.value).astype("float32")))
+
+
+def _measure(configs: dict, batch_size: int) -> dict:
+    steps = {}
+    for name, config in configs.items():
+        steps[name] = _make_step(config, _batch(config.image_size, batch_size))
         for _ in range(_WARMUP.value):
             steps[name][0]()
-        compile_seconds[name] = round(time.perf_counter() - start, 2)
+    times = {name: [] for name in configs}
     for _ in range(_STEPS.value):
-        for name in VARIANTS:
+        for name in configs:
             start = time.perf_counter()
             steps[name][0]()
             times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(values) for name, values in times.items()}
-    flops = steps["pix2pix"][1]
-    return {
-        "policy": policy,
-        "batch_size": batch_size,
-        "whole_step_xla": xla,
-        "pix2pix_s": round(medians["pix2pix"], 4),
-        "enhanced_s": round(medians["enhanced"], 4),
-        "ratio_enhanced_over_pix2pix": round(medians["enhanced"] / medians["pix2pix"], 4),
-        "conv_gflop_per_step": round(flops / 1e9, 2),
-        "pix2pix_gflops_per_s": round(flops / medians["pix2pix"] / 1e9, 1),
-        "setup_and_warmup_s": compile_seconds,
-    }
+    reference = medians.get("tutorial")
+    return {"batch_size": batch_size, "results": {name: {
+        "variant": configs[name].variant, "norm": configs[name].norm, "dtype_policy": configs[name].dtype_policy,
+        "upsampling": configs[name].upsampling, "widths": configs[name].generator_base_filters,
+        "image_size": configs[name].image_size,
+        "s_per_step": round(medians[name], 4),
+        "speedup_over_tutorial": round(reference / medians[name], 2) if reference else None,
+        "gflops_per_s": round(steps[name][1] / medians[name] / 1e9, 1)} for name in configs}}
 
 
 def main(argv: list[str]) -> None:
     del argv
-    import tensorflow as tf
-
-    load_before = os.getloadavg()
-    report = {
-        "image_size": _IMAGE_SIZE.value,
-        "cpus": os.cpu_count(),
-        "devices": [device.device_type for device in tf.config.list_physical_devices()],
-        "matmul_float32_gflops_per_s": round(_matmul_gflops(_MATMUL_SIZE.value, "float32"), 1),
-        "matmul_bfloat16_gflops_per_s": round(_matmul_gflops(_MATMUL_SIZE.value, "bfloat16"), 1),
-        "results": [],
-    }
-    for policy in _POLICIES.value:
-        for batch_size in map(int, _BATCH_SIZES.value):
-            for xla in (value.lower() == "true" for value in _XLA.value):
-                result = _measure(policy, batch_size, xla)
-                result["pix2pix_fraction_of_matmul_float32"] = round(
-                    result["pix2pix_gflops_per_s"] / report["matmul_float32_gflops_per_s"], 3
-                )
-                report["results"].append(result)
-                print(json.dumps(result), flush=True)
-    report["load_average_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
-    report["worst_ratio"] = max(r["ratio_enhanced_over_pix2pix"] for r in report["results"])
-    print(json.dumps(report, indent=2))
+    all_configs = _configs()
+    unknown = sorted(set(_CONFIGS.value) - set(all_configs))
+    if unknown:
+        raise app.UsageError(f"--configs: unknown {unknown}; known: {sorted(all_configs)}")
+    configs = {name: all_configs[name]() for name in _CONFIGS.value}
+    load_before = os.getloadavg()[0]
+    for batch_size in map(int, _BATCH_SIZES.value):
+        report = _measure(configs, batch_size)
+        report["load_average_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def test_same_seed_same_files_and_canonical_layout(generator_file, tmp_path):
     assert job(generator_file, tmp_path / "a", 5)["written"] == 5
     job(generator_file, tmp_path / "b", 5)
     first = files(tmp_path / "a")
-    assert first == files(tmp_path / "b") and len(first) == 10
+    assert first == files(tmp_path / "b") and len(first) == 11  # 5 pairs + synthetic_pairs.png
     samples = list_samples(tmp_path / "a")  # segmentation training reads it as is
     assert [sample.id for sample in samples] == [f"synthetic_{i:06d}" for i in range(5)]
     generator = keras.models.load_model(generator_file)

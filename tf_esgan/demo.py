@@ -90,6 +90,7 @@ def _score(real_images: list, synthetic_images: list) -> dict:
 def run_demo(config: DemoConfig, *, progress=print) -> dict:
     """Runs the demo; returns (and writes to `<out_dir>/summary.json`) what it made."""
     from tf_esgan import synthesis
+    from tf_esgan.models.inference import generate
 
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,7 @@ def run_demo(config: DemoConfig, *, progress=print) -> dict:
 
     held_out = {sample.id for sample in split_samples_by_group(samples, test_fraction=0.25, seed=config.seed)[1]}
     maps = [skeleton.skeleton_map(labels) for _, labels, _ in real_rows]
-    regenerated = synthesis.to_uint8(generator(np.stack(maps)[..., None], training=False))
+    regenerated = synthesis.to_uint8(generate(generator, np.stack(maps)[..., None]))
     scores = _score([image for _, _, image in real_rows], list(regenerated))
     comparison = save_comparison_figure(
         [(title + (" (held out)" if sample.id in held_out else ""), labels, skeleton_map, image, fake)

@@ -24,6 +24,7 @@ import tensorflow as tf
 from tf_esgan.data import masks, skeleton
 from tf_esgan.data.datasets import IMAGES_DIR, MASKS_DIR
 from tf_esgan.data.image_io import write_image, write_mask
+from tf_esgan.models.inference import generate
 from tf_esgan.training.generator_loading import load_generator
 from tf_esgan.training.run_dir import prepare_run_dir
 
@@ -103,7 +104,7 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
     prepare_run_dir(out, dataclasses.replace(config, conditioning=kind),
                     ignore=("num_images", "batch_size", "out_dir"))
     size = int(generator.inputs[0].shape[1])
-    infer = tf.function(lambda condition: generator(condition, training=False), reduce_retracing=True)
+    infer = tf.function(lambda condition: generate(generator, condition), reduce_retracing=True)
     todo = {index for index in range(config.num_images) if not _done(out, index)}
     blocks = sorted({index // config.batch_size for index in todo})
     progress = keras.utils.Progbar(config.num_images) if verbose else None
@@ -127,7 +128,13 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
             if progress is not None:
                 progress.add(1)
     seconds = time.perf_counter() - started
+    from tf_esgan.viz.synthetic_pairs import GRID_SIDE, save_synthetic_pairs_figure
+
+    # Read back from disk, so a resumed run shows the files, not only this run's batches.
+    figure = save_synthetic_pairs_figure(
+        out, [ID_FORMAT.format(index) for index in range(min(config.num_images, GRID_SIDE * GRID_SIDE))])
     summary = {"written": written, "skipped": config.num_images - len(todo), "seconds": round(seconds, 2),
-               "out_dir": str(out)}
-    log(f"synthesized {written} pairs ({summary['skipped']} already there) into {out} in {seconds:.1f} s")
+               "out_dir": str(out), "figure": str(figure)}
+    log(f"synthesized {written} pairs ({summary['skipped']} already there) into {out} in {seconds:.1f} s; "
+        f"look at them in {figure}")
     return summary

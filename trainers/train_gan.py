@@ -13,6 +13,9 @@ import sys
 from absl import app, flags
 
 from tf_esgan.data.datasets import DatasetError
+from tf_esgan.models.generator import UPSAMPLINGS
+from tf_esgan.models.normalization import NORMALIZATIONS
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY, DTYPE_POLICIES
 from tf_esgan.models.variants import VARIANTS
 from tf_esgan.training.checkpoints import CheckpointError
 from tf_esgan.training.gan_config import STRATEGIES, TrainConfig
@@ -35,6 +38,14 @@ _IMAGE_SIZE = flags.DEFINE_integer("image_size", _DEFAULTS["image_size"], "Train
 _G_FILTERS = flags.DEFINE_integer("generator_base_filters", _DEFAULTS["generator_base_filters"], "Generator width (pix2pix: 64).")
 _G_DEPTH = flags.DEFINE_integer("generator_depth", _DEFAULTS["generator_depth"], "Generator stride-2 blocks (pix2pix at 256: 8).")
 _D_FILTERS = flags.DEFINE_integer("discriminator_base_filters", _DEFAULTS["discriminator_base_filters"], "Discriminator width (pix2pix: 64).")
+_NORM = flags.DEFINE_enum("norm", _DEFAULTS["norm"], list(NORMALIZATIONS),
+                          "Normalisation of both networks; instance = pix2pix's batch-1 batch norm, same at inference.")
+_UPSAMPLING = flags.DEFINE_enum("upsampling", _DEFAULTS["upsampling"], list(UPSAMPLINGS),
+                                "Generator decoder: transpose (pix2pix) or resize (nearest 2x + 3x3 conv, no checkerboard).")
+_DROPOUT = flags.DEFINE_float("dropout_rate", _DEFAULTS["dropout_rate"], "Generator decoder dropout in training (pix2pix: 0.5).")
+_DTYPE_POLICY = flags.DEFINE_enum("dtype_policy", _DEFAULTS["dtype_policy"], [AUTO_DTYPE_POLICY, *DTYPE_POLICIES],
+                                  "auto: mixed_bfloat16 on a bf16 CPU, mixed_float16 on a GPU, else float32.")
+_SPLIT_SEED = flags.DEFINE_integer("split_seed", None, "Seed of the slide split (default: --seed).")
 _TEST_FRACTION = flags.DEFINE_float("test_fraction", _DEFAULTS["test_fraction"], "Fraction of slides held out for validation images.")
 _SEED = flags.DEFINE_integer("seed", _DEFAULTS["seed"], "Split, initialisation, data order and augmentation.")
 _XLA = flags.DEFINE_bool("xla", False, "XLA-compile the whole train step (slower on CPU).")
@@ -58,7 +69,9 @@ def main(argv: list[str]) -> int:
             epochs=_EPOCHS.value, steps_per_epoch=_STEPS_PER_EPOCH.value, batch_size=_BATCH_SIZE.value,
             learning_rate=_LEARNING_RATE.value, l1_weight=_L1_WEIGHT.value, beta=_BETA.value, lam=_LAMBDA.value,
             image_size=_IMAGE_SIZE.value, generator_base_filters=_G_FILTERS.value, generator_depth=_G_DEPTH.value,
-            discriminator_base_filters=_D_FILTERS.value, test_fraction=_TEST_FRACTION.value, seed=_SEED.value,
+            discriminator_base_filters=_D_FILTERS.value, norm=_NORM.value, upsampling=_UPSAMPLING.value,
+            dropout_rate=_DROPOUT.value, dtype_policy=_DTYPE_POLICY.value, split_seed=_SPLIT_SEED.value,
+            test_fraction=_TEST_FRACTION.value, seed=_SEED.value,
             jit_compile=_XLA.value, strategy=_STRATEGY.value, checkpoint_every_steps=_CHECKPOINT_EVERY.value,
             keep_checkpoints=_KEEP.value, max_train_seconds=_MAX_SECONDS.value, overwrite=_OVERWRITE.value,
             verbose=0 if _QUIET.value else 1)

@@ -1,6 +1,8 @@
 """U-Net generator: shapes, pix2pix structure, input checks, dropout, save/load."""
 
 import keras
+
+from tf_esgan.models.normalization import InstanceNormalization
 import numpy as np
 import pytest
 
@@ -77,7 +79,7 @@ def test_instance_norm_treats_each_image_alone(rng):
     condition = _condition(rng, 32)
     other = np.concatenate([condition[:1], _condition(rng, 32, batch=1)])
     instance = build_generator(GeneratorConfig(norm="instance", **config))
-    assert any(isinstance(layer, keras.layers.GroupNormalization) for layer in instance.layers)
+    assert any(isinstance(layer, InstanceNormalization) for layer in instance.layers)
     np.testing.assert_allclose(
         instance(condition, training=True)[0], instance(other, training=True)[0], atol=1e-6
     )

@@ -9,6 +9,7 @@ from typing import Callable
 import keras
 
 from tf_esgan.evaluation.image_quality_table import Table1Result, evaluate_image_quality, write_reports
+from tf_esgan.models.inference import generate
 from tf_esgan.segmentation.evaluate import SPLITS, evaluation_samples, load_segmenter
 
 
@@ -56,7 +57,7 @@ def evaluate_generator(config: EvaluationConfig, *, log: Callable[[str], None] =
     tile = int(generator.input_shape[1])
     bar = keras.utils.Progbar(len(samples), unit_name="image")
     result = evaluate_image_quality(
-        samples, lambda condition: generator(condition, training=False), kind=kind, tile=tile,
+        samples, lambda condition: generate(generator, condition), kind=kind, tile=tile,
         batch_size=config.batch_size, segment=segment, out_dir=str(Path(config.out_dir) / "synthetic"),
         progress=bar.update)
     method = config.method or Path(config.model).stem

@@ -16,7 +16,7 @@ import keras
 from tf_esgan.models.config_model import ConfigModel
 from tf_esgan.models.pix2pix_conventions import (
     KERNEL_SIZE, LEAKY_SLOPE, MAX_FILTER_MULTIPLIER, pix2pix_initializer)
-from tf_esgan.models.normalization import check_normalization, normalization_layer
+from tf_esgan.models.normalization import DEFAULT_NORMALIZATION, check_normalization, normalization_layer
 from tf_esgan.models.precision import check_dtype_policy
 
 # Two stride-1 valid 4x4 convs (each after 1-pixel zero padding) shrink the
@@ -34,7 +34,7 @@ class DiscriminatorConfig:
       image_size: H = W of inputs; must be divisible by 2**strided_blocks.
       base_filters: channels of the first block (64).
       strided_blocks: stride-2 blocks before the two stride-1 convs (3 gives 70x70 patches).
-      norm: "batch" or "instance".
+      norm: "instance" (default) or "batch" (see models/normalization.py).
       dtype_policy: Keras policy of the hidden layers; the logit layer is float32.
     """
 
@@ -43,7 +43,7 @@ class DiscriminatorConfig:
     image_size: int = 256
     base_filters: int = 64
     strided_blocks: int = 3
-    norm: str = "batch"
+    norm: str = DEFAULT_NORMALIZATION
     dtype_policy: str = "float32"
 
     def __post_init__(self) -> None:

@@ -5,6 +5,11 @@ blocks C64-C128-C256-C512-C512-C512-C512-C512 down to 1x1, 7 decoder blocks
 CD512-CD512-CD512-C512-C256-C128-C64 each concatenated with the encoder
 output of the same size, and a last stride-2 transposed conv to RGB with tanh.
 `depth` and `base_filters` shrink it for tests and small crops.
+
+`upsampling="resize"` replaces every stride-2 transposed convolution of the decoder by
+a nearest-neighbour 2x resize and a 3x3 convolution (Odena et al. 2016, "Deconvolution
+and checkerboard artifacts"): the same widths and skips, without the checkerboard an
+under-trained transposed-convolution decoder paints.
 """
 
 from __future__ import annotations
@@ -17,8 +22,24 @@ import keras
 from tf_esgan.models.config_model import ConfigModel
 from tf_esgan.models.pix2pix_conventions import (
     KERNEL_SIZE, LEAKY_SLOPE, MAX_FILTER_MULTIPLIER, pix2pix_initializer)
-from tf_esgan.models.normalization import check_normalization, normalization_layer
+from tf_esgan.models.normalization import DEFAULT_NORMALIZATION, check_normalization, normalization_layer
 from tf_esgan.models.precision import check_dtype_policy
+
+
+UPSAMPLINGS = ("transpose", "resize")
+_RESIZE_KERNEL = 3
+
+
+def _upsample(config: "GeneratorConfig", width: int, *, name: str, dtype: str, **kwargs: Any):
+    """The decoder's 2x upsampling convolution (a callable layer or layer chain)."""
+    if config.upsampling == "transpose":
+        return keras.layers.Conv2DTranspose(
+            width, KERNEL_SIZE, strides=2, padding="same", kernel_initializer=pix2pix_initializer(),
+            name=name, dtype=dtype, **kwargs)
+    resize = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize", dtype=dtype)
+    conv = keras.layers.Conv2D(width, _RESIZE_KERNEL, padding="same", kernel_initializer=pix2pix_initializer(),
+                               name=name, dtype=dtype, **kwargs)
+    return lambda x: conv(resize(x))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -31,7 +52,8 @@ class GeneratorConfig:
       image_size: H = W of inputs; must be divisible by 2**depth.
       base_filters: channels of the first encoder block (64 in pix2pix).
       depth: number of stride-2 encoder blocks (8 in pix2pix at 256x256).
-      norm: "batch" or "instance".
+      norm: "instance" (default) or "batch" (see models/normalization.py).
+      upsampling: "transpose" (pix2pix) or "resize" (nearest 2x resize + 3x3 conv).
       dropout_rate: dropout of the first decoder blocks (0.5, pix2pix's noise z).
       dropout_blocks: how many of the first decoder blocks use dropout (3).
       dtype_policy: Keras policy of the hidden layers; the last layer is float32.
@@ -42,7 +64,8 @@ class GeneratorConfig:
     image_size: int = 256
     base_filters: int = 64
     depth: int = 8
-    norm: str = "batch"
+    norm: str = DEFAULT_NORMALIZATION
+    upsampling: str = "transpose"
     dropout_rate: float = 0.5
     dropout_blocks: int = 3
     dtype_policy: str = "float32"
@@ -62,6 +85,8 @@ class GeneratorConfig:
         if not 0.0 <= self.dropout_rate < 1.0:
             raise ValueError(f"{owner}: `dropout_rate` must be in [0, 1), got {self.dropout_rate}.")
         check_normalization(self.norm, owner)
+        if self.upsampling not in UPSAMPLINGS:
+            raise ValueError(f"{owner}: `upsampling` must be one of {UPSAMPLINGS}, got {self.upsampling!r}.")
         check_dtype_policy(self.dtype_policy, owner)
 
     def encoder_filters(self) -> list[int]:
@@ -100,10 +125,7 @@ class UNetGenerator(ConfigModel):
         # Decoder block j restores the size of encoder level depth-2-j and is
         # concatenated with that level's output.
         for block, level in enumerate(reversed(range(config.depth - 1))):
-            x = keras.layers.Conv2DTranspose(
-                filters[level], KERNEL_SIZE, strides=2, padding="same", use_bias=False,
-                kernel_initializer=pix2pix_initializer(), name=f"up{block}_conv", dtype=policy,
-            )(x)  # fmt: skip
+            x = _upsample(config, filters[level], use_bias=False, name=f"up{block}_conv", dtype=policy)(x)
             x = normalization_layer(config.norm, name=f"up{block}_norm", dtype=policy)(x)
             if block < config.dropout_blocks and config.dropout_rate > 0:
                 x = keras.layers.Dropout(config.dropout_rate, name=f"up{block}_dropout", dtype=policy)(x)
@@ -111,10 +133,7 @@ class UNetGenerator(ConfigModel):
             x = keras.layers.Concatenate(name=f"up{block}_skip", dtype=policy)([x, skips[level]])
 
         # float32 output so losses and saved images never see bfloat16/float16.
-        image = keras.layers.Conv2DTranspose(
-            config.output_channels, KERNEL_SIZE, strides=2, padding="same", activation="tanh",
-            kernel_initializer=pix2pix_initializer(), name="to_rgb", dtype="float32",
-        )(x)  # fmt: skip
+        image = _upsample(config, config.output_channels, activation="tanh", name="to_rgb", dtype="float32")(x)
         return condition, image
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from tf_esgan.models.discriminator import DiscriminatorConfig, PatchDiscriminator, build_discriminator
-from tf_esgan.models.generator import GeneratorConfig, UNetGenerator, build_generator
-from tf_esgan.models.normalization import check_normalization
+from tf_esgan.models.generator import UPSAMPLINGS, GeneratorConfig, UNetGenerator, build_generator
+from tf_esgan.models.normalization import DEFAULT_NORMALIZATION, check_normalization
 from tf_esgan.models.precision import check_dtype_policy
 from tf_esgan.models.variants import get_variant
 
@@ -19,7 +19,9 @@ class NetworkConfig:
       image_size: H = W of the condition map and image.
       generator_base_filters / generator_depth: see GeneratorConfig.
       discriminator_base_filters: see DiscriminatorConfig.
-      norm: "batch" or "instance", for both networks.
+      norm: "instance" (default) or "batch", for both networks (models/normalization.py).
+      upsampling: the generator decoder's "transpose" (pix2pix) or "resize" + conv.
+      dropout_rate: the generator's decoder dropout (pix2pix: 0.5).
       dtype_policy: "float32", "mixed_bfloat16" or "mixed_float16".
     """
 
@@ -27,11 +29,15 @@ class NetworkConfig:
     generator_base_filters: int = 64
     generator_depth: int = 8
     discriminator_base_filters: int = 64
-    norm: str = "batch"
+    norm: str = DEFAULT_NORMALIZATION
+    upsampling: str = "transpose"
+    dropout_rate: float = 0.5
     dtype_policy: str = "float32"
 
     def __post_init__(self) -> None:
         check_normalization(self.norm, "NetworkConfig")
+        if self.upsampling not in UPSAMPLINGS:
+            raise ValueError(f"NetworkConfig: `upsampling` must be one of {UPSAMPLINGS}, got {self.upsampling!r}.")
         check_dtype_policy(self.dtype_policy, "NetworkConfig")
 
 
@@ -45,6 +51,8 @@ def build_networks(variant: str, config: NetworkConfig) -> tuple[UNetGenerator, 
             base_filters=config.generator_base_filters,
             depth=config.generator_depth,
             norm=config.norm,
+            upsampling=config.upsampling,
+            dropout_rate=config.dropout_rate,
             dtype_policy=config.dtype_policy,
         )
     )

@@ -15,6 +15,7 @@ from typing import Iterator
 import keras
 
 DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+AUTO_DTYPE_POLICY = "auto"
 # /proc/cpuinfo flags of CPUs with native bfloat16 matrix instructions.
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -23,6 +24,14 @@ def check_dtype_policy(name: str, owner: str) -> None:
     """Raises ValueError naming `owner` if `name` is not a supported policy."""
     if name not in DTYPE_POLICIES:
         raise ValueError(f"{owner}: `dtype_policy` must be one of {DTYPE_POLICIES}, got {name!r}.")
+
+
+def resolve_dtype_policy(name: str, owner: str) -> str:
+    """`name`, or for "auto" the policy `recommended_dtype_policy()` picks on this machine."""
+    if name == AUTO_DTYPE_POLICY:
+        return recommended_dtype_policy()
+    check_dtype_policy(name, owner)
+    return name
 
 
 def needs_loss_scaling(name: str) -> bool:

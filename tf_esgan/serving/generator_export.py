@@ -28,6 +28,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from tf_esgan.data.skeleton_graph import conditioning as conditioning_map
+from tf_esgan.models.inference import generate
 from tf_esgan.models.variants import CONDITIONINGS
 from tf_esgan.serving.mask_labels import labels_from_mask
 from tf_esgan.serving.servable import ServingModule, write_servable
@@ -72,7 +73,8 @@ def build_generator_module(generator, conditioning: str) -> ServingModule:
     if channels != 1:
         raise ValueError(f"generator: `from_mask` builds one-channel maps, but the generator takes "
                          f"{channels} channels")
-    module = ServingModule(generator, name="esgan_generator")
+    module = ServingModule(generator, name="esgan_generator",
+                           model_call=lambda condition: generate(generator, condition))
 
     def image_from_condition(condition):
         condition = _with_size_check(condition, size, CONDITION_INPUT)

@@ -30,14 +30,17 @@ class ServingModule(tf.Module):
 
     Args:
       model: the Keras model; signatures call it through `call_model` (inference mode).
+      model_call: how to call it (default: `model(inputs, training=False)`).
       name: tf.Module name.
     """
 
-    def __init__(self, model: Any, *, name: str | None = None):
+    def __init__(self, model: Any, *, name: str | None = None, model_call: Callable | None = None):
         super().__init__(name=name)
         # `.value` is the backend tf.Variable of a Keras 3 variable.
         self.model_variables = [variable.value for variable in model.variables]
-        call = lambda inputs: model(inputs, training=False)  # noqa: E731  (untracked closure)
+        # Generators go through models.inference.generate (the same image as in training);
+        # other models (SegNet) are plain inference-mode calls.
+        call = model_call or (lambda inputs: model(inputs, training=False))  # noqa: E731 (untracked closure)
         self._model_call = call
         self.signature_names: tuple[str, ...] = ()
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 from tf_esgan.models.gan_config import GanLossConfig
-from tf_esgan.models.generator import GeneratorConfig
+from tf_esgan.models.generator import UPSAMPLINGS, GeneratorConfig
 from tf_esgan.models.networks import NetworkConfig
+from tf_esgan.models.normalization import DEFAULT_NORMALIZATION
+from tf_esgan.models.precision import resolve_dtype_policy
 from tf_esgan.models.variants import get_variant
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -15,6 +17,11 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 # where it lives, how long it trains and on which devices do not change what a
 # checkpoint means.
 RESUMABLE_CHANGES = ("model_dir", "overwrite", "epochs", "max_train_seconds", "strategy", "verbose")
+
+# Values of fields that config.json files written before the field existed meant: those
+# runs trained batch-norm, float32, transposed-convolution networks split with `seed`.
+LEGACY_DEFAULTS = {"norm": "batch", "dtype_policy": "float32", "upsampling": "transpose",
+                   "dropout_rate": 0.5, "split_seed": None}
 
 
 def _loss_default(name: str) -> float:
@@ -31,15 +38,24 @@ class TrainConfig:
       model_dir: run folder: config.json, checkpoints/, logs/ (TensorBoard).
       variant: a row of Table 1 ("pix2pix", "sharp_gan", "sharp_gan_plus", "enhanced").
       epochs: total epochs (paper: 150); a larger value on restart extends a run.
-      steps_per_epoch: batches per epoch; 0 = training images // batch_size (at least 1).
+      steps_per_epoch: batches per epoch; 0 = one pass over every `image_size` tile of
+        the training images (a 512x512 image holds 4 tiles of 256) // batch_size.
       batch_size: global batch (paper: 1), split evenly over the replicas.
       learning_rate: Adam step size of G and D (paper: 1e-4); Adam beta_1 = 0.5 (pix2pix).
       l1_weight, beta, lam: Eq. 1 weights and Eq. 7's lambda (defaults: GanLossConfig's).
       image_size: side of the training crops = network input (paper: 256).
       generator_base_filters, generator_depth, discriminator_base_filters: network widths
         (pix2pix: 64, 8, 64); smaller values make quick demos and tests.
+      norm: "instance" (default) or "batch" for both networks (models/normalization.py).
+      upsampling: generator decoder "transpose" (pix2pix) or "resize" (resize + conv).
+      dropout_rate: generator decoder dropout in training (pix2pix: 0.5; off at inference).
+      dtype_policy: "auto" (resolved when the config is made: mixed_float16 on a GPU,
+        mixed_bfloat16 on a CPU with AVX512-BF16/AMX, float32 otherwise), "float32",
+        "mixed_bfloat16" or "mixed_float16". config.json records the resolved policy.
       test_fraction: fraction of the slides held out for validation (the image grid).
-      seed: split, initial weights, data order and augmentation.
+      seed: initial weights, data order and augmentation (and the split, see split_seed).
+      split_seed: seed of the slide-grouped split; None = `seed`. Runs of several seeds
+        on one held-out split set this.
       jit_compile: XLA-compile the whole train step (slower on CPU, see benchmarks).
       strategy: "default" (one device), "mirrored" (local devices) or "multi_worker"
         (TF_CONFIG cluster).
@@ -64,8 +80,13 @@ class TrainConfig:
     generator_base_filters: int = 64
     generator_depth: int = 8
     discriminator_base_filters: int = 64
+    norm: str = DEFAULT_NORMALIZATION
+    upsampling: str = "transpose"
+    dropout_rate: float = 0.5
+    dtype_policy: str = "auto"
     test_fraction: float = 0.1
     seed: int = 0
+    split_seed: int | None = None
     jit_compile: bool = False
     strategy: str = "default"
     checkpoint_every_steps: int = 0
@@ -75,6 +96,10 @@ class TrainConfig:
     verbose: int = 1
 
     def __post_init__(self) -> None:
+        # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
+        object.__setattr__(self, "dtype_policy", resolve_dtype_policy(self.dtype_policy, "TrainConfig"))
+        if self.upsampling not in UPSAMPLINGS:
+            raise ValueError(f"TrainConfig: `upsampling` must be one of {UPSAMPLINGS}, got {self.upsampling!r}")
         if not self.dataset_dir:
             raise ValueError("TrainConfig: `dataset_dir` is required (a folder with images/ and masks/)")
         if not self.model_dir:
@@ -95,7 +120,17 @@ class TrainConfig:
         self.loss_config()
         self.network_config()
         GeneratorConfig(image_size=self.image_size, depth=self.generator_depth,
-                        base_filters=self.generator_base_filters)
+                        base_filters=self.generator_base_filters, dropout_rate=self.dropout_rate)
+
+    @classmethod
+    def from_json_dict(cls, values: dict) -> "TrainConfig":
+        """A config.json's TrainConfig; fields it predates get the values they meant then."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{**LEGACY_DEFAULTS, **{k: v for k, v in values.items() if k in known}})
+
+    @property
+    def data_split_seed(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
 
     @property
     def conditioning(self) -> str:
@@ -107,4 +142,6 @@ class TrainConfig:
     def network_config(self) -> NetworkConfig:
         return NetworkConfig(image_size=self.image_size, generator_base_filters=self.generator_base_filters,
                              generator_depth=self.generator_depth,
-                             discriminator_base_filters=self.discriminator_base_filters)
+                             discriminator_base_filters=self.discriminator_base_filters,
+                             norm=self.norm, upsampling=self.upsampling, dropout_rate=self.dropout_rate,
+                             dtype_policy=self.dtype_policy)

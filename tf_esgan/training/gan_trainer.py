@@ -28,6 +28,7 @@ from tf_esgan.data.datasets import Sample, list_samples, split_samples_by_group
 from tf_esgan.data.pipeline import PipelineConfig, make_dataset
 from tf_esgan.metrics.image_quality import ssim
 from tf_esgan.models.gan import LOSS_NAMES, EnhancedSharpGAN
+from tf_esgan.models.inference import generate
 from tf_esgan.models.networks import build_networks
 from tf_esgan.training import distributed, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
@@ -74,11 +75,28 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 def _split(config: TrainConfig) -> tuple[list[Sample], list[Sample]]:
     samples = list_samples(config.dataset_dir)
-    train, validation = split_samples_by_group(samples, test_fraction=config.test_fraction, seed=config.seed)
+    train, validation = split_samples_by_group(samples, test_fraction=config.test_fraction,
+                                               seed=config.data_split_seed)
     if not train:
         raise ValueError(f"{config.dataset_dir}: no training images left after holding out "
                          f"test_fraction={config.test_fraction} of the slides")
     return train, validation or train  # a single-slide dataset validates on its training images
+
+
+def tiles_per_pass(samples: list[Sample], tile: int) -> int:
+    """Input-sized tiles in one pass over `samples`: sum of floor(H/tile) * floor(W/tile).
+
+    This is what an epoch means here ("256x256 input, 150 epochs": every 256x256 tile of
+    the training images once per epoch); the tiles themselves are random crops.
+    """
+    from PIL import Image  # header only: the pixels are not decoded
+
+    total = 0
+    for sample in samples:
+        with Image.open(sample.image_path) as image:
+            width, height = image.size
+        total += max(1, height // tile) * max(1, width // tile)
+    return total
 
 
 def _validation_batch(samples: list[Sample], config: TrainConfig) -> tuple[np.ndarray, ...]:
@@ -141,7 +159,7 @@ def train_and_evaluate(config: TrainConfig, *, log: Callable[[str], None] = prin
         # Workers would stop at different steps and wait forever for each other.
         raise ValueError("max_train_seconds is not supported with strategy 'multi_worker'; use epochs")
     train, validation = _split(config)
-    steps_per_epoch = config.steps_per_epoch or max(1, len(train) // config.batch_size)
+    steps_per_epoch = config.steps_per_epoch or max(1, tiles_per_pass(train, config.image_size) // config.batch_size)
     folder = _prepare_folder(config, chief)
     say = log if chief else (lambda message: None)
 
@@ -235,8 +253,7 @@ def _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_p
 
 
 def _log_epoch_images(gan, writer, step, condition, image, kind) -> None:
-    synthetic = gan.generator(condition, training=False)
-    synthetic = tf.cast(synthetic, tf.float32).numpy()
+    synthetic = generate(gan.generator, condition).numpy()
     writer.image(step, summaries.image_grid(condition, image, synthetic, kind))
     to_unit = lambda batch: np.clip((batch + 1.0) / 2.0, 0.0, 1.0)  # noqa: E731
     writer.scalars(step, {"validation/ssim": float(np.mean(ssim(to_unit(image), to_unit(synthetic))))})

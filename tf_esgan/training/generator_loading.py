@@ -48,7 +48,7 @@ def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], N
                          f"{CHECKPOINT_DIR}/) or a .keras generator file")
     from tf_esgan.models.networks import build_networks
 
-    run = TrainConfig(**json.loads((path / CONFIG_FILE).read_text()))
+    run = TrainConfig.from_json_dict(json.loads((path / CONFIG_FILE).read_text()))
     generator, _ = build_networks(run.variant, run.network_config())
     restored = restore_newest(tf.train.Checkpoint(generator=generator), path / CHECKPOINT_DIR,
                               partial=True, log=log)
