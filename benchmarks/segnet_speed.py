@@ -47,10 +47,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--batch_sizes", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--dtype_policy", default="float32", help="float32, mixed_bfloat16 or mixed_float16")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     rng = np.random.default_rng(0)
-    model = build_segnet(SegNetConfig(base_filters=args.base_filters))
+    model = build_segnet(SegNetConfig(base_filters=args.base_filters, dtype_policy=args.dtype_policy))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=SegNetLoss())
     train_step, inference = {}, {}
     for batch in args.batch_sizes:
@@ -61,7 +62,7 @@ def main() -> None:
     image = rng.integers(0, 256, (512, 512, 3)).astype(np.uint8)
     segment = _median_time(lambda: segment_image(model, image), max(1, args.steps // 2))
     print(json.dumps({
-        "base_filters": args.base_filters, "size": args.size, "parameters": model.count_params(),
+        "base_filters": args.base_filters, "dtype_policy": args.dtype_policy, "size": args.size, "parameters": model.count_params(),
         "train_step_s": train_step, "inference_images_per_s": inference, "segment_512_s": segment,
         "cpu_count": os.cpu_count(), "machine": platform.processor() or platform.machine(),
         "load_average": [load_before, os.getloadavg()[0]],

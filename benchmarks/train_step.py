@@ -47,6 +47,9 @@ def _configs() -> dict:
     return {
         "tutorial": lambda: dataclasses.replace(default, variant="pix2pix", norm="batch", dtype_policy="float32",
                                                 upsampling="transpose"),
+        "tutorial_bf16": lambda: dataclasses.replace(default, variant="pix2pix", norm="batch",
+                                                     dtype_policy="mixed_bfloat16", upsampling="transpose"),
+        "default_batch_norm": lambda: dataclasses.replace(default, norm="batch"),
         "default": lambda: default,
         "default_resize": lambda: dataclasses.replace(default, upsampling="resize"),
         "cpu_budget": cpu_budget,

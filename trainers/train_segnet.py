@@ -29,7 +29,10 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 4, "Crops per batch.")
 _CROP_SIZE = flags.DEFINE_integer("crop_size", 256, "Training crop side (multiple of 32).")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
 _BASE_FILTERS = flags.DEFINE_integer("base_filters", 64, "SegNet width (64 in the paper).")
+_DTYPE_POLICY = flags.DEFINE_enum("dtype_policy", "auto", ["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+                                  "auto: mixed_bfloat16 on a bf16 CPU, mixed_float16 on a GPU, else float32.")
 _SEED = flags.DEFINE_integer("seed", 0, "Split, data order, augmentation and initialisation.")
+_SPLIT_SEED = flags.DEFINE_integer("split_seed", None, "Seed of the slide split (default: --seed).")
 _TEST_FRACTION = flags.DEFINE_float("test_fraction", 0.3, "Fraction of slides held out for testing.")
 _TUNE_IMAGES = flags.DEFINE_integer("tune_images", 16, "Training images used to tune the watershed.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a differing run in --model_dir and start over.")
@@ -46,7 +49,8 @@ def main(argv: list[str]) -> int:
             train_set=_TRAIN_SET.value, dataset_dir=_DATASET_DIR.value, synthetic_dir=_SYNTHETIC_DIR.value,
             epochs=_EPOCHS.value, steps_per_epoch=_STEPS_PER_EPOCH.value, batch_size=_BATCH_SIZE.value,
             crop_size=_CROP_SIZE.value, learning_rate=_LEARNING_RATE.value, base_filters=_BASE_FILTERS.value,
-            seed=_SEED.value, test_fraction=_TEST_FRACTION.value, tune_images=_TUNE_IMAGES.value)
+            dtype_policy=_DTYPE_POLICY.value, seed=_SEED.value, split_seed=_SPLIT_SEED.value,
+            test_fraction=_TEST_FRACTION.value, tune_images=_TUNE_IMAGES.value)
         model_path = train_segnet(config, _MODEL_DIR.value, overwrite=_OVERWRITE.value,
                                   verbose=2 if _QUIET.value else 1)
     except (ValueError, DatasetError, ConfigMismatchError) as error:

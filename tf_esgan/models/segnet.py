@@ -26,6 +26,8 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from tf_esgan.models.precision import check_dtype_policy
+
 #: Convs per block of the VGG16 encoder (and, mirrored, of the decoder).
 ENCODER_BLOCKS = (2, 2, 3, 3, 3)
 #: Width of each block as a multiple of `base_filters`.
@@ -44,12 +46,16 @@ class SegNetConfig:
     Attributes:
       base_filters: width of the first block (64 in the paper); tests use 4.
       batch_norm_momentum: Keras BatchNormalization momentum.
+      dtype_policy: Keras policy of the hidden layers ("float32", "mixed_bfloat16",
+        "mixed_float16"); input scaling and the output stay float32.
     """
 
     base_filters: int = 64
     batch_norm_momentum: float = 0.99
+    dtype_policy: str = "float32"
 
     def __post_init__(self) -> None:
+        check_dtype_policy(self.dtype_policy, "SegNetConfig")
         if self.base_filters < 1:
             raise ValueError(f"SegNetConfig: `base_filters` must be >= 1, got {self.base_filters}")
 
@@ -129,12 +135,13 @@ class MaxUnpool(keras.layers.Layer):
 
 
 def _conv_bn(x, filters: int, config: SegNetConfig, name: str):
-    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    return keras.layers.BatchNormalization(momentum=config.batch_norm_momentum, name=f"{name}_bn")(x)
+    policy = config.dtype_policy
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv", dtype=policy)(x)
+    return keras.layers.BatchNormalization(momentum=config.batch_norm_momentum, name=f"{name}_bn", dtype=policy)(x)
 
 
 def _conv_bn_relu(x, filters: int, config: SegNetConfig, name: str):
-    return keras.layers.ReLU(name=f"{name}_relu")(_conv_bn(x, filters, config, name))
+    return keras.layers.ReLU(name=f"{name}_relu", dtype=config.dtype_policy)(_conv_bn(x, filters, config, name))
 
 
 def build_segnet(config: SegNetConfig = SegNetConfig(), *, name: str = "segnet") -> keras.Model:
@@ -144,6 +151,7 @@ def build_segnet(config: SegNetConfig = SegNetConfig(), *, name: str = "segnet")
       A Keras model: RGB [B, H, W, 3] in [0, 255] -> float32 [B, H, W, 2] in [0, 1]
       (nucleus probability, distance map).
     """
+    policy = config.dtype_policy
     widths = [config.base_filters * multiplier for multiplier in WIDTH_MULTIPLIERS]
     images = keras.Input(shape=(None, None, 3), name="image")
     x = ImageScaling(name="scaling")(images)
@@ -155,11 +163,11 @@ def build_segnet(config: SegNetConfig = SegNetConfig(), *, name: str = "segnet")
         # at a quarter of the cost, and grappler's rewrite of max_pool(relu) mis-wires the
         # argmax output (it then drops all graph optimisations with a warning).
         x = _conv_bn(x, width, config, f"encoder{block}_{convs}")
-        x, indices = MaxPoolWithArgmax(name=f"encoder{block}_pool")(x)
-        x = keras.layers.ReLU(name=f"encoder{block}_{convs}_relu")(x)
+        x, indices = MaxPoolWithArgmax(name=f"encoder{block}_pool", dtype=policy)(x)
+        x = keras.layers.ReLU(name=f"encoder{block}_{convs}_relu", dtype=policy)(x)
         pool_indices.append(indices)
     for block in range(len(ENCODER_BLOCKS), 0, -1):
-        x = MaxUnpool(name=f"decoder{block}_unpool")([x, pool_indices[block - 1]])
+        x = MaxUnpool(name=f"decoder{block}_unpool", dtype=policy)([x, pool_indices[block - 1]])
         convs = ENCODER_BLOCKS[block - 1]
         for conv in range(convs, 0, -1):
             if block == 1 and conv == 1:
@@ -167,6 +175,6 @@ def build_segnet(config: SegNetConfig = SegNetConfig(), *, name: str = "segnet")
             # The last conv of a block narrows to the width of the next (shallower) block.
             width = widths[block - 2] if conv == 1 else widths[block - 1]
             x = _conv_bn_relu(x, width, config, f"decoder{block}_{conv}")
-    logits = keras.layers.Conv2D(OUTPUT_CHANNELS, 3, padding="same", name="classifier")(x)
+    logits = keras.layers.Conv2D(OUTPUT_CHANNELS, 3, padding="same", name="classifier", dtype=policy)(x)
     outputs = keras.layers.Activation("sigmoid", dtype="float32", name="outputs")(logits)
     return keras.Model(images, outputs, name=name)

@@ -1,8 +1,18 @@
-"""How much compute `esgan-reproduce` spends: the paper's settings, a CPU hour, a toy."""
+"""How much compute `esgan-reproduce` spends: the paper's settings, a CPU budget, a toy.
+
+Every number of a budget lives in `BUDGETS` below, so retuning one is a one-line change.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+
+from tf_esgan.models.variants import VARIANTS
+
+#: Table 1's GAN variants in the paper's row order.
+ALL_VARIANTS = tuple(VARIANTS)
+#: The variant whose generator makes the synthetic sets S and S* of Table 2.
+SYNTHESIS_VARIANT = "enhanced"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -12,8 +22,11 @@ class Budget:
     Attributes:
       image_size: GAN input and Table 1 tile side (paper: 256).
       generator_base_filters, generator_depth, discriminator_base_filters: GAN widths.
-      gan_epochs, gan_steps_per_epoch: GAN training length (steps 0 = one pass over the
-        training images; paper: 150 epochs at batch 1).
+      variants: GAN variants trained for Table 1 (must include "enhanced", which makes the
+        synthetic set); default all four, in the paper's row order.
+      norm, dtype_policy, upsampling: passed to every GAN's `TrainConfig` (see there).
+      gan_epochs, gan_steps_per_epoch: GAN training length (steps 0 = one pass over every
+        `image_size` tile of the training images; paper: 150 epochs at batch 1).
       num_synthetic: synthetic pairs for S and S* (paper: 6,000).
       segnet_base_filters, segnet_crop_size, segnet_batch_size, segnet_epochs,
       segnet_steps_per_epoch: SegNet training (the paper gives none of these).
@@ -24,6 +37,10 @@ class Budget:
     generator_base_filters: int
     generator_depth: int
     discriminator_base_filters: int
+    variants: tuple[str, ...] = ALL_VARIANTS
+    norm: str = "instance"
+    dtype_policy: str = "auto"
+    upsampling: str = "transpose"
     gan_epochs: int
     gan_steps_per_epoch: int
     num_synthetic: int
@@ -34,6 +51,15 @@ class Budget:
     segnet_steps_per_epoch: int
     segnet_tune_images: int = 16
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "variants", tuple(self.variants))  # a list from JSON or a caller
+        unknown = [name for name in self.variants if name not in ALL_VARIANTS]
+        if unknown or len(set(self.variants)) != len(self.variants):
+            raise ValueError(f"Budget: `variants` must be distinct names from {ALL_VARIANTS}, got {self.variants}")
+        if SYNTHESIS_VARIANT not in self.variants:
+            raise ValueError(f"Budget: `variants` must include {SYNTHESIS_VARIANT!r} (it makes the synthetic "
+                             f"sets of Table 2), got {self.variants}")
+
 
 BUDGETS = {
     # The paper's GAN settings (Sec. 3.1) and 6k synthetic images (Sec. 3.3); SegNet length is
@@ -42,14 +68,22 @@ BUDGETS = {
                     discriminator_base_filters=64, gan_epochs=150, gan_steps_per_epoch=0,
                     num_synthetic=6000, segnet_base_filters=64, segnet_crop_size=256,
                     segnet_batch_size=4, segnet_epochs=50, segnet_steps_per_epoch=0),
+    # The paper's 256x256 tiles at half width in bfloat16, two variants (the baseline and
+    # ours), ~35 min per seed for TNBC on 2 cores (3 seeds ~1 h 45): GAN 10 epochs of every
+    # 256 tile (~920 steps at ~0.28 s), SegNet 600 steps of 8 crops of 128 (~0.55 s), 1,000
+    # synthetic pairs. Lengths measured in benchmarks/README.md; readings in BUILD_NOTES.md.
+    "cpu": Budget(image_size=256, generator_base_filters=32, generator_depth=8,
+                  discriminator_base_filters=32, variants=("pix2pix", "enhanced"), upsampling="resize",
+                  gan_epochs=10, gan_steps_per_epoch=0, num_synthetic=1000, segnet_base_filters=32,
+                  segnet_crop_size=128, segnet_batch_size=8, segnet_epochs=24, segnet_steps_per_epoch=25),
     # Under an hour on 2 CPU cores for TNBC: half-width networks at 128x128.
     "small": Budget(image_size=128, generator_base_filters=32, generator_depth=7,
                     discriminator_base_filters=32, gan_epochs=12, gan_steps_per_epoch=250,
                     num_synthetic=500, segnet_base_filters=32, segnet_crop_size=128,
                     segnet_batch_size=4, segnet_epochs=24, segnet_steps_per_epoch=50),
-    # Seconds: only proves the pipeline runs end to end (tests).
+    # Seconds: only proves the pipeline runs end to end (tests); two variants keep it short.
     "toy": Budget(image_size=64, generator_base_filters=4, generator_depth=6,
-                  discriminator_base_filters=4, gan_epochs=1, gan_steps_per_epoch=2,
+                  discriminator_base_filters=4, variants=("pix2pix", "enhanced"), gan_epochs=1, gan_steps_per_epoch=2,
                   num_synthetic=4, segnet_base_filters=4, segnet_crop_size=64,
                   segnet_batch_size=2, segnet_epochs=1, segnet_steps_per_epoch=2,
                   segnet_tune_images=2),

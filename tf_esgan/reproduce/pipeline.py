@@ -1,33 +1,40 @@
-"""`esgan-reproduce`: the paper's experiments in one resumable command.
+"""`esgan-reproduce`: the paper's experiments in one resumable command, over several seeds.
 
-Stages, each in its own folder of `out_dir` and each resumed or skipped on a rerun:
+Each seed s = seed, seed+1, ..., seed+seeds-1 runs every stage in `out_dir/seed_<s>/`,
+each stage in its own folder there and resumed or skipped on a rerun:
 
-1. `gan/<variant>`: the four Table 1 variants trained on the real train slides.
+1. `gan/<variant>`: the budget's Table 1 variants trained on the real train slides.
 2. `segnet/R`: SegNet on real images, needed for Table 1's AJI column and Table 2's R row.
 3. `table1/<variant>`: each generator re-synthesizes the held-out slides from their own
    masks; SSIM, FSIM, GMSD against the real images, AJI of SegNet-R on the synthetic images.
+   `table1/flat`, `table1/real`: the calibration rows (see `calibration`).
 4. `synthetic`: `num_synthetic` random masks -> the enhanced generator -> image/mask pairs.
 5. `segnet/R*`, `segnet/S`, `segnet/S*`: the other training sets of Table 2.
 6. `table2/<set>.json`: DQ, SQ, PQ, AJI of each SegNet on the held-out slides.
-Then `table1.md/.csv`, `table2.md/.csv` (next to the paper's numbers) and `figure.png`.
+Then the seed's `table1.md/.csv`, `table2.md/.csv` (next to the paper's numbers) and figures.
+
+The held-out slides are the same for every seed (split with the base `seed`, listed in
+`out_dir/split.json`); the seed changes initialisation, data order, augmentation and the
+synthetic masks. `out_dir/table1.md/.csv` and `table2.md/.csv` give mean ± sd over seeds.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from pathlib import Path
 from typing import Callable
 
-from tf_esgan.data.datasets import list_samples, split_samples_by_group
+from tf_esgan.data.datasets import Sample, list_samples, split_samples_by_group
 from tf_esgan.io_utils import atomic_path
-from tf_esgan.reproduce.budgets import Budget, get_budget
-from tf_esgan.training.run_dir import prepare_run_dir
+from tf_esgan.reproduce.budgets import SYNTHESIS_VARIANT, Budget, get_budget
+from tf_esgan.training.run_dir import config_to_dict, prepare_run_dir
 
-VARIANTS = ("pix2pix", "sharp_gan", "sharp_gan_plus", "enhanced")
 TRAINING_SETS = ("R", "R*", "S", "S*")
 NAMED_DATASETS = ("tnbc", "cpm15", "monuseg")
+SPLIT_FILE = "split.json"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -35,10 +42,14 @@ class ReproduceConfig:
     """Attributes:
       dataset: "tnbc", "cpm15", "monuseg" (under `datasets_root`) or a folder path.
       out_dir: everything is written here; a rerun resumes.
-      budget: "paper", "small" (about an hour on 2 CPU cores) or "toy".
+      budget: a name in `budgets.BUDGETS` ("paper", "cpu", "small", "toy").
       datasets_root: where the named datasets live (canonical layout).
       test_fraction: share of slides held out for both tables (slide-grouped split).
-      seed: split, initialisation, data order, synthetic masks.
+      seed: first seed: initialisation, data order, augmentation, synthetic masks (and the
+        split, see split_seed).
+      seeds: number of seeds run (seed, seed+1, ...); the tables give mean ± sd over them.
+      split_seed: seed of the held-out split; None = `seed`. Each seed's run of a
+        multi-seed reproduction sets it to the base seed.
       preset: nuclei preset of the synthetic masks; "" = the dataset's own if it has one.
     """
 
@@ -48,12 +59,16 @@ class ReproduceConfig:
     datasets_root: str = "../shared/datasets"
     test_fraction: float = 0.3
     seed: int = 0
+    seeds: int = 1
+    split_seed: int | None = None
     preset: str = ""
 
     def __post_init__(self):
         get_budget(self.budget)
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction: expected a value in (0, 1), got {self.test_fraction}")
+        if self.seeds < 1:
+            raise ValueError(f"seeds: expected at least 1 seed, got {self.seeds}")
 
     @property
     def dataset_dir(self) -> Path:
@@ -66,12 +81,22 @@ class ReproduceConfig:
         return self.dataset if self.dataset in NAMED_DATASETS else Path(self.dataset).name
 
     @property
+    def data_split_seed(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
+
+    @property
     def nuclei_preset(self) -> str:
         from tf_esgan.data.masks import PRESETS
 
         if self.preset:
             return self.preset
         return self.dataset_name if self.dataset_name in PRESETS else "tnbc"
+
+    def seed_configs(self) -> list["ReproduceConfig"]:
+        """One single-seed run per seed, in `out_dir/seed_<s>`, all on this run's split."""
+        return [dataclasses.replace(self, seed=seed, seeds=1, split_seed=self.data_split_seed,
+                                    out_dir=str(Path(self.out_dir) / f"seed_{seed}"))
+                for seed in range(self.seed, self.seed + self.seeds)]
 
 
 def _gan_config(config: ReproduceConfig, budget: Budget, variant: str):
@@ -81,8 +106,10 @@ def _gan_config(config: ReproduceConfig, budget: Budget, variant: str):
                        variant=variant, epochs=budget.gan_epochs, steps_per_epoch=budget.gan_steps_per_epoch,
                        image_size=budget.image_size, generator_base_filters=budget.generator_base_filters,
                        generator_depth=budget.generator_depth,
-                       discriminator_base_filters=budget.discriminator_base_filters,
-                       test_fraction=config.test_fraction, seed=config.seed, verbose=0)
+                       discriminator_base_filters=budget.discriminator_base_filters, norm=budget.norm,
+                       upsampling=budget.upsampling, dtype_policy=budget.dtype_policy,
+                       test_fraction=config.test_fraction, seed=config.seed,
+                       split_seed=config.data_split_seed, verbose=0)
 
 
 def _segnet_config(config: ReproduceConfig, budget: Budget, train_set: str):
@@ -92,8 +119,10 @@ def _segnet_config(config: ReproduceConfig, budget: Budget, train_set: str):
                              synthetic_dir=str(Path(config.out_dir) / "synthetic"),
                              epochs=budget.segnet_epochs, steps_per_epoch=budget.segnet_steps_per_epoch,
                              batch_size=budget.segnet_batch_size, crop_size=budget.segnet_crop_size,
-                             base_filters=budget.segnet_base_filters, seed=config.seed,
-                             test_fraction=config.test_fraction, tune_images=budget.segnet_tune_images)
+                             base_filters=budget.segnet_base_filters, dtype_policy=budget.dtype_policy,
+                             seed=config.seed,
+                             split_seed=config.data_split_seed, test_fraction=config.test_fraction,
+                             tune_images=budget.segnet_tune_images)
 
 
 def _cached_json(path: Path, compute: Callable[[], dict]) -> dict:
@@ -108,11 +137,49 @@ def _cached_json(path: Path, compute: Callable[[], dict]) -> dict:
 
 
 def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = print) -> dict:
-    """Runs (or resumes) every stage; returns {"table1": {...}, "table2": {...}, "files": {...}}."""
+    """Runs (or resumes) every stage for every seed, then the tables over seeds.
+
+    Returns:
+      {"seeds": {s: {"table1": {...}, "table2": {...}, "files": {...}}}, "files": {...}}:
+      each seed's scores (as in its folder) and the paths of the aggregated tables.
+    """
+    from tf_esgan.reproduce.report import write_seed_summary
+
+    budget = get_budget(config.budget)
+    # The budget's values are recorded too: a rerun must not mix two budgets' stages. The
+    # number of seeds may grow on a rerun: the finished seeds are read back.
+    run = {k: v for k, v in config_to_dict(config).items() if k != "seeds"}
+    out = prepare_run_dir(config.out_dir, {"run": run, "seeds": config.seeds, "budget": budget}, ignore=("seeds",))
+    train, test = split_samples_by_group(list_samples(config.dataset_dir), test_fraction=config.test_fraction,
+                                         seed=config.data_split_seed)
+    if not test or not train:
+        raise ValueError(f"{config.dataset_dir}: test_fraction={config.test_fraction} leaves no "
+                         f"{'held-out' if not test else 'training'} slides")
+    with atomic_path(out / SPLIT_FILE) as temporary:
+        temporary.write_text(json.dumps({"split_seed": config.data_split_seed, "test_fraction": config.test_fraction,
+                                         "train": [s.id for s in train], "test": [s.id for s in test]}, indent=2))
+    started = time.perf_counter()
+    results = {}
+    for index, seed_config in enumerate(config.seed_configs(), start=1):
+        prefix = f"seed {index}/{config.seeds} (seed {seed_config.seed})"
+
+        def stage(message: str, prefix=prefix) -> None:
+            log(f"[{time.perf_counter() - started:7.0f} s] {prefix}: {message}")
+        stage(f"in {seed_config.out_dir}")
+        results[seed_config.seed] = run_one_seed(seed_config, budget, train, test, stage)
+    files = write_seed_summary(config, {seed: (r["table1"], r["table2"]) for seed, r in results.items()}, test, out)
+    log(f"[{time.perf_counter() - started:7.0f} s] done: " + ", ".join(str(path) for path in files.values()))
+    return {"seeds": results, "files": {k: str(v) for k, v in files.items()}}
+
+
+def run_one_seed(config: ReproduceConfig, budget: Budget, train: list[Sample], test: list[Sample],
+                 stage: Callable[[str], None]) -> dict:
+    """Every stage of one seed in `config.out_dir`; returns {"table1", "table2", "files"}."""
     import keras
 
     from tf_esgan.evaluation.image_quality_table import evaluate_image_quality
     from tf_esgan.models.variants import get_variant
+    from tf_esgan.reproduce.calibration import FLAT_CONDITIONING, flat_generate, mean_colour, real_image_aji
     from tf_esgan.reproduce.report import write_tables_and_figure
     from tf_esgan.segmentation.evaluate import MODEL_FILE, evaluate_samples, load_segmenter, load_watershed_config
     from tf_esgan.segmentation.evaluate import WATERSHED_FILE
@@ -120,20 +187,9 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
     from tf_esgan.synthesis import SynthesisConfig, synthesize
     from tf_esgan.training.gan_trainer import train_and_evaluate
 
-    budget = get_budget(config.budget)
-    # The budget's values are recorded too: a rerun must not mix two budgets' stages.
     out = prepare_run_dir(config.out_dir, {"run": config, "budget": budget})
-    samples = list_samples(config.dataset_dir)
-    _, test = split_samples_by_group(samples, test_fraction=config.test_fraction, seed=config.seed)
-    if not test:
-        raise ValueError(f"{config.dataset_dir}: no held-out slides at test_fraction={config.test_fraction}")
-    started = time.perf_counter()
-
-    def stage(message: str) -> None:
-        log(f"[{time.perf_counter() - started:7.0f} s] {message}")
-
     generators = {}
-    for variant in VARIANTS:
+    for variant in budget.variants:
         stage(f"GAN {variant}: training (resumes from its last checkpoint)")
         generators[variant] = train_and_evaluate(_gan_config(config, budget, variant), log=lambda m: None).generator
 
@@ -141,24 +197,32 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
     train_segnet(_segnet_config(config, budget, "R"), out / "segnet" / "R", verbose=0)
     segment_r = load_segmenter(out / "segnet" / "R")
 
+    def image_quality(generate, kind: str, row: str) -> dict:
+        result = evaluate_image_quality(test, generate, kind=kind, tile=budget.image_size, segment=segment_r,
+                                        out_dir=str(out / "table1" / row / "synthetic"))
+        return {**result.mean, "aji": result.aji, "tiles": len(result.tiles)}
+
     table1 = {}
-    for variant in VARIANTS:
+    for variant in budget.variants:
         stage(f"Table 1 {variant}: synthesizing {len(test)} held-out images from their masks")
-        generator = generators[variant]
+        generate = lambda condition, generator=generators[variant]: generator(condition, training=False)  # noqa: E731
+        table1[variant] = _cached_json(out / "table1" / variant / "scores.json", functools.partial(
+            image_quality, generate, get_variant(variant).conditioning, variant))
 
-        def compute(generator=generator, variant=variant):
-            result = evaluate_image_quality(
-                test, lambda condition: generator(condition, training=False),
-                kind=get_variant(variant).conditioning, tile=budget.image_size, segment=segment_r,
-                out_dir=str(out / "table1" / variant / "synthetic"))
-            return {**result.mean, "aji": result.aji, "tiles": len(result.tiles)}
-        table1[variant] = _cached_json(out / "table1" / variant / "scores.json", compute)
+    def flat_scores() -> dict:
+        colour = mean_colour(train)
+        return {**image_quality(flat_generate(colour), FLAT_CONDITIONING, "flat"), "colour": colour.tolist()}
+    stage(f"Table 1 flat: the mean colour of the {len(train)} training images")
+    table1["flat"] = _cached_json(out / "table1" / "flat" / "scores.json", flat_scores)
+    stage(f"Table 1 real: SegNet R on the {len(test)} real held-out images")
+    table1["real"] = _cached_json(out / "table1" / "real" / "scores.json", lambda: {
+        "ssim": None, "fsim": None, "gmsd": None, "aji": real_image_aji(test, segment_r)})
 
-    stage(f"synthesizing {budget.num_synthetic} pairs with the enhanced generator")
-    synthesize(SynthesisConfig(model=str(out / "gan" / "enhanced"), out_dir=str(out / "synthetic"),
+    stage(f"synthesizing {budget.num_synthetic} pairs with the {SYNTHESIS_VARIANT} generator")
+    synthesize(SynthesisConfig(model=str(out / "gan" / SYNTHESIS_VARIANT), out_dir=str(out / "synthetic"),
                                num_images=budget.num_synthetic, preset=config.nuclei_preset, seed=config.seed,
-                               conditioning=get_variant("enhanced").conditioning),
-               generator=generators["enhanced"], verbose=0, log=lambda m: None)
+                               conditioning=get_variant(SYNTHESIS_VARIANT).conditioning),
+               generator=generators[SYNTHESIS_VARIANT], verbose=0, log=lambda m: None)
 
     table2 = {}
     for train_set in TRAINING_SETS:
@@ -174,6 +238,5 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
         stage(f"Table 2 {train_set}: scoring {len(test)} held-out images")
         table2[train_set] = _cached_json(out / "table2" / f"{train_set.replace('*', '_aug')}.json", score)
 
-    files = write_tables_and_figure(config, table1, table2, test, out)
-    stage("done: " + ", ".join(str(path) for path in files.values()))
+    files = write_tables_and_figure(config, table1, table2, test, out, variants=budget.variants)
     return {"table1": table1, "table2": table2, "files": {k: str(v) for k, v in files.items()}}

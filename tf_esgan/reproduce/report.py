@@ -1,4 +1,8 @@
-"""Tables 1 and 2 as markdown and CSV next to the paper's numbers, and the figures."""
+"""Tables 1 and 2 as markdown and CSV next to the paper's numbers, and the figures.
+
+Per seed (`seed_<s>/`): the seed's values. Over seeds (`out_dir`): mean ± sd in markdown,
+and a CSV with one row per (row, seed) plus the rows `mean` and `sd`.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,22 @@ from tf_esgan.data.datasets import Sample, load_pair
 from tf_esgan.data.image_io import read_image
 from tf_esgan.io_utils import atomic_path
 from tf_esgan.reproduce.budgets import PAPER_TABLE1, PAPER_TABLE2
+from tf_esgan.reproduce.spread import format_mean_sd, mean_and_sd
 
 TABLE1_COLUMNS = ("ssim", "fsim", "gmsd", "aji")
 TABLE2_COLUMNS = ("dq", "sq", "pq", "aji")
+TABLE1_HEADER = ("Method", "SSIM↑", "FSIM↑", "GMSD↓", "AJI↑")
+TABLE2_HEADER = ("Training set", "DQ", "SQ", "PQ", "AJI")
+CALIBRATION_NOTE = ("Calibration rows of Table 1: `flat` = every held-out tile filled with the mean colour of "
+                    "the training images; `real` = SegNet R on the real held-out images (AJI only).\n\n")
 
 
 def _number(value) -> str:
     return "n/a" if value is None or value != value else f"{value:.3f}"
+
+
+def _csv_number(value) -> str:
+    return "" if value is None else f"{value:.6f}"
 
 
 def _write(path: Path, text: str) -> Path:
@@ -27,43 +40,95 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _table(title: str, header: Sequence[str], rows: dict[str, Sequence], paper: dict | None) -> str:
+def _table(title: str, header: Sequence[str], cells: dict[str, Sequence[str]], paper: dict | None) -> str:
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for name, values in rows.items():
-        lines.append(f"| {name} | " + " | ".join(_number(v) for v in values) + " |")
+    for name, values in cells.items():
+        lines.append(f"| {name} | " + " | ".join(values) + " |")
     if paper:
         for name, values in paper.items():
             lines.append(f"| paper: {name} | " + " | ".join(_number(v) for v in values) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _csv(path: Path, header: Sequence[str], rows: dict[str, Sequence]) -> Path:
+def _csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Path:
     with atomic_path(path) as temporary, open(temporary, "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(header)
-        for name, values in rows.items():
-            writer.writerow([name, *("" if v is None else f"{v:.6f}" for v in values)])
+        writer.writerows(rows)
     return path
 
 
-def write_tables_and_figure(config, table1: dict, table2: dict, test: Sequence[Sample], out: Path) -> dict:
-    """table1.md/.csv, table2.md/.csv, figure_synthetic.png, figure_segmentation.png."""
-    name = config.dataset_name
+def _rows(table1: dict, table2: dict) -> tuple[dict, dict]:
+    """Each table as {row name: [values in column order]} (None where a score does not apply)."""
     rows1 = {variant: [scores[c] for c in TABLE1_COLUMNS] for variant, scores in table1.items()}
     rows2 = {train_set: [scores[f"mean_{c}"] for c in TABLE2_COLUMNS] for train_set, scores in table2.items()}
-    budget_note = (f"Budget `{config.budget}`; held-out slides: {len(test)} images of {config.dataset_dir}. "
-                   "Table 2 values are means of per-image scores (pooled values in table2/*.json).\n\n")
+    return rows1, rows2
+
+
+def write_tables_and_figure(config, table1: dict, table2: dict, test: Sequence[Sample], out: Path, *,
+                            variants: Sequence[str]) -> dict:
+    """One seed's table1.md/.csv, table2.md/.csv, figure_synthetic.png, figure_segmentation.png."""
+    name = config.dataset_name
+    rows1, rows2 = _rows(table1, table2)
+    cells1 = {row: [_number(v) for v in values] for row, values in rows1.items()}
+    cells2 = {row: [_number(v) for v in values] for row, values in rows2.items()}
+    budget_note = (f"Budget `{config.budget}`, seed {config.seed}; held-out slides: {len(test)} images of "
+                   f"{config.dataset_dir}. Table 2 values are means of per-image scores (pooled values in "
+                   "table2/*.json).\n\n")
     files = {
-        "table1.md": _write(out / "table1.md", budget_note + _table(
-            f"Table 1 ({name})", ["Method", "SSIM↑", "FSIM↑", "GMSD↓", "AJI↑"], rows1, PAPER_TABLE1.get(name))),
-        "table1.csv": _csv(out / "table1.csv", ["method", *TABLE1_COLUMNS], rows1),
+        "table1.md": _write(out / "table1.md", budget_note + CALIBRATION_NOTE + _table(
+            f"Table 1 ({name})", TABLE1_HEADER, cells1, PAPER_TABLE1.get(name))),
+        "table1.csv": _csv(out / "table1.csv", ["method", *TABLE1_COLUMNS],
+                           [[row, *map(_csv_number, values)] for row, values in rows1.items()]),
         "table2.md": _write(out / "table2.md", budget_note + _table(
-            f"Table 2 ({name})", ["Training set", "DQ", "SQ", "PQ", "AJI"], rows2, PAPER_TABLE2.get(name))),
-        "table2.csv": _csv(out / "table2.csv", ["training_set", *TABLE2_COLUMNS], rows2),
+            f"Table 2 ({name})", TABLE2_HEADER, cells2, PAPER_TABLE2.get(name))),
+        "table2.csv": _csv(out / "table2.csv", ["training_set", *TABLE2_COLUMNS],
+                           [[row, *map(_csv_number, values)] for row, values in rows2.items()]),
     }
-    files["figure_synthetic.png"] = _synthetic_figure(test[:3], list(table1), out)
+    files["figure_synthetic.png"] = _synthetic_figure(test[:3], variants, out)
     files["figure_segmentation.png"] = _segmentation_figure(test[0], out)
     return files
+
+
+def _spread_csv_rows(per_seed: dict[int, dict[str, list]]) -> list[list[str]]:
+    """[row, seed, values...] for each seed, then [row, "mean", ...] and [row, "sd", ...]."""
+    lines = []
+    for row in next(iter(per_seed.values())):
+        columns = list(zip(*(per_seed[seed][row] for seed in per_seed)))  # one tuple of seed values per column
+        lines += [[row, str(seed), *map(_csv_number, per_seed[seed][row])] for seed in per_seed]
+        spread = [(None, None) if all(v is None for v in values) else mean_and_sd(values) for values in columns]
+        lines.append([row, "mean", *(_csv_number(mean) for mean, _ in spread)])
+        lines.append([row, "sd", *(_csv_number(sd) for _, sd in spread)])
+    return lines
+
+
+def _spread_cells(per_seed: dict[int, dict[str, list]]) -> dict[str, list[str]]:
+    rows = next(iter(per_seed.values()))
+    return {row: [format_mean_sd([per_seed[seed][row][column] for seed in per_seed])
+                  for column in range(len(rows[row]))] for row in rows}
+
+
+def write_seed_summary(config, results: dict[int, tuple[dict, dict]], test: Sequence[Sample], out: Path) -> dict:
+    """table1.md/.csv and table2.md/.csv over the seeds of `results` ({seed: (table1, table2)})."""
+    name = config.dataset_name
+    per_seed = {seed: _rows(table1, table2) for seed, (table1, table2) in results.items()}
+    per_seed1 = {seed: rows[0] for seed, rows in per_seed.items()}
+    per_seed2 = {seed: rows[1] for seed, rows in per_seed.items()}
+    seeds = ", ".join(map(str, results))
+    spread = "mean ± sd (sample sd, ddof=1)" if len(results) > 1 else "one seed"
+    note = (f"Budget `{config.budget}`; {len(results)} seed(s) ({seeds}): {spread}. Held-out slides, the same "
+            f"for every seed: {len(test)} images of {config.dataset_dir} (split.json). Table 2 values are means "
+            "of per-image scores. Per-seed tables and figures: seed_<s>/.\n\n")
+    title = f"over {len(results)} seed(s)"
+    return {
+        "table1.md": _write(out / "table1.md", note + CALIBRATION_NOTE + _table(
+            f"Table 1 ({name}), {title}", TABLE1_HEADER, _spread_cells(per_seed1), PAPER_TABLE1.get(name))),
+        "table1.csv": _csv(out / "table1.csv", ["method", "seed", *TABLE1_COLUMNS], _spread_csv_rows(per_seed1)),
+        "table2.md": _write(out / "table2.md", note + _table(
+            f"Table 2 ({name}), {title}", TABLE2_HEADER, _spread_cells(per_seed2), PAPER_TABLE2.get(name))),
+        "table2.csv": _csv(out / "table2.csv", ["training_set", "seed", *TABLE2_COLUMNS],
+                           _spread_csv_rows(per_seed2)),
+    }
 
 
 def _figure(panels: list[list[tuple[str, np.ndarray]]], path: Path) -> Path:

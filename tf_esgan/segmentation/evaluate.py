@@ -102,7 +102,8 @@ def evaluate_run(model_dir: str | os.PathLike, *, dataset_dir: str | os.PathLike
     run_config = json.loads((folder / "config.json").read_text())
     source = Path(dataset_dir or run_config["dataset_dir"])
     samples = evaluation_samples(source, split=split, test_fraction=run_config["test_fraction"],
-                                 seed=run_config["seed"])
+                                 seed=run_config["seed"] if run_config.get("split_seed") is None
+                                 else run_config["split_seed"])
     model = keras.models.load_model(folder / MODEL_FILE, compile=False)
     scores = evaluate_samples(model, samples, load_watershed_config(folder / WATERSHED_FILE))
     report = {"dataset_dir": str(source), "split": split, "images": [s.id for s in samples],

@@ -26,6 +26,7 @@ import numpy as np
 
 from tf_esgan.data.datasets import list_samples, load_pair, split_samples_by_group
 from tf_esgan.io_utils import atomic_path
+from tf_esgan.models.precision import resolve_dtype_policy
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
 from tf_esgan.segmentation import evaluate
 from tf_esgan.segmentation.data import (TRAIN_SETS, SegmentationDataConfig, make_segmentation_dataset,
@@ -51,7 +52,11 @@ class SegNetTrainConfig:
       learning_rate: Adam step size.
       distance_weight: weight of the distance-map term of the loss.
       base_filters: SegNet width (64 in the paper).
-      seed: split, data order, augmentation and initial weights.
+      dtype_policy: "auto" (resolved when the config is made, as for the GAN: mixed_bfloat16
+        on a bf16 CPU, mixed_float16 on a GPU, float32 otherwise) or a Keras policy name.
+      seed: data order, augmentation and initial weights (and the split, see split_seed).
+      split_seed: seed of the slide-grouped split; None = `seed`. Runs of several seeds
+        on one held-out split set this.
       test_fraction: fraction of the slides held out for testing.
       tune_images: training images used to tune the watershed thresholds.
     """
@@ -66,11 +71,15 @@ class SegNetTrainConfig:
     learning_rate: float = 1e-3
     distance_weight: float = 1.0
     base_filters: int = 64
+    dtype_policy: str = "auto"
     seed: int = 0
+    split_seed: int | None = None
     test_fraction: float = 0.3
     tune_images: int = 16
 
     def __post_init__(self) -> None:
+        # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
+        object.__setattr__(self, "dtype_policy", resolve_dtype_policy(self.dtype_policy, "SegNetTrainConfig"))
         if self.train_set not in TRAIN_SETS:
             raise ValueError(f"SegNetTrainConfig: `train_set` must be one of {TRAIN_SETS}, got {self.train_set!r}")
         if not self.dataset_dir:
@@ -82,6 +91,10 @@ class SegNetTrainConfig:
                 raise ValueError(f"SegNetTrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
         if self.crop_size % 32:
             raise ValueError(f"SegNetTrainConfig: `crop_size` must be a multiple of 32, got {self.crop_size}")
+
+    @property
+    def data_split_seed(self) -> int:
+        return self.seed if self.split_seed is None else self.split_seed
 
 
 class _EpochCheckpoint(keras.callbacks.Callback):
@@ -115,7 +128,7 @@ def _checkpoint_state(model_dir: Path) -> dict | None:
 
 def _build_model(config: SegNetTrainConfig) -> keras.Model:
     keras.utils.set_random_seed(config.seed)
-    model = build_segnet(SegNetConfig(base_filters=config.base_filters))
+    model = build_segnet(SegNetConfig(base_filters=config.base_filters, dtype_policy=config.dtype_policy))
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=SegNetLoss(distance_weight=config.distance_weight))
     return model
@@ -123,7 +136,7 @@ def _build_model(config: SegNetTrainConfig) -> keras.Model:
 
 def _samples(config: SegNetTrainConfig):
     real_train, _ = split_samples_by_group(list_samples(config.dataset_dir),
-                                           test_fraction=config.test_fraction, seed=config.seed)
+                                           test_fraction=config.test_fraction, seed=config.data_split_seed)
     synthetic = list_samples(config.synthetic_dir) if config.train_set in ("S", "S*") else []
     return training_samples(config.train_set, real_train=real_train, synthetic=synthetic)
 

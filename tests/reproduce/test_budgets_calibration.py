@@ -1,0 +1,72 @@
+"""Budgets (variants, the CPU budget) and the flat calibration image, on hand-made inputs."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tf_esgan.data.datasets import Sample
+from tf_esgan.data.image_io import write_image
+from tf_esgan.evaluation.image_quality_table import synthesize_image
+from tf_esgan.reproduce.budgets import ALL_VARIANTS, BUDGETS, get_budget
+from tf_esgan.reproduce.calibration import FLAT_CONDITIONING, flat_generate, mean_colour
+
+
+def test_budgets_name_their_variants():
+    assert ALL_VARIANTS == ("pix2pix", "sharp_gan", "sharp_gan_plus", "enhanced")
+    assert BUDGETS["paper"].variants == ALL_VARIANTS and BUDGETS["small"].variants == ALL_VARIANTS
+    cpu = get_budget("cpu")
+    assert (cpu.image_size, cpu.generator_depth, cpu.variants, cpu.upsampling, cpu.norm) == (
+        256, 8, ("pix2pix", "enhanced"), "resize", "instance")
+    assert "enhanced" in BUDGETS["toy"].variants
+    with pytest.raises(ValueError, match="must include 'enhanced'"):
+        dataclasses.replace(cpu, variants=("pix2pix",))
+    with pytest.raises(ValueError, match="variants"):
+        dataclasses.replace(cpu, variants=("enhanced", "cyclegan"))
+    with pytest.raises(ValueError, match="variants"):
+        dataclasses.replace(cpu, variants=("enhanced", "enhanced"))
+
+
+def test_gan_config_gets_the_budgets_network_and_split_seed(tmp_path):
+    from tf_esgan.reproduce.pipeline import ReproduceConfig, _gan_config, _segnet_config
+
+    run = ReproduceConfig(dataset=str(tmp_path), out_dir=str(tmp_path / "out"), budget="cpu", seed=3,
+                          split_seed=1)
+    budget = dataclasses.replace(get_budget("cpu"), norm="batch", dtype_policy="float32")
+    config = _gan_config(run, budget, "pix2pix")
+    assert (config.norm, config.dtype_policy, config.upsampling) == ("batch", "float32", "resize")
+    assert (config.seed, config.split_seed, config.image_size, config.steps_per_epoch) == (3, 1, 256, 0)
+    segnet = _segnet_config(run, budget, "R")
+    assert (segnet.seed, segnet.split_seed, segnet.data_split_seed) == (3, 1, 1)
+
+
+def test_mean_colour_weights_every_pixel(tmp_path):
+    # A 2x2 image of (10, 20, 30) and a 2x4 image of (40, 50, 60): 4 and 8 pixels, so the
+    # mean is (4 * 10 + 8 * 40) / 12 = 30 in red, not the mean of image means (25).
+    samples = []
+    for name, shape, colour in (("a", (2, 2), (10, 20, 30)), ("b", (2, 4), (40, 50, 60))):
+        write_image(tmp_path / f"{name}.png", np.full((*shape, 3), colour, np.uint8))
+        samples.append(Sample(id=name, image_path=tmp_path / f"{name}.png", mask_path=tmp_path / "unused.png"))
+    np.testing.assert_allclose(mean_colour(samples), [30.0, 40.0, 50.0])
+    with pytest.raises(ValueError, match="training images"):
+        mean_colour([])
+
+
+def test_flat_generate_writes_the_rounded_colour_on_every_tile():
+    labels = np.zeros((96, 80), np.int32)
+    labels[10:20, 10:20] = 1
+    image, origins = synthesize_image(labels, flat_generate(np.array([200.4, 100.6, 0.0])), FLAT_CONDITIONING, 64)
+    assert len(origins) == 4 and image.shape == (96, 80, 3)
+    assert (image == np.array([200, 101, 0], np.uint8)).all()
+
+
+def test_segnet_trains_on_the_split_of_split_seed(datasets_dir):
+    from tf_esgan.data.datasets import list_samples, split_samples_by_group
+    from tf_esgan.segmentation.train import SegNetTrainConfig, _samples
+
+    tnbc = datasets_dir / "tnbc"
+    by_seed = {seed: split_samples_by_group(list_samples(tnbc), test_fraction=0.3, seed=seed)[0] for seed in (0, 1)}
+    assert by_seed[0] != by_seed[1]
+    for split_seed, expected in ((None, by_seed[1]), (0, by_seed[0])):
+        config = SegNetTrainConfig(train_set="R", dataset_dir=str(tnbc), seed=1, split_seed=split_seed)
+        assert _samples(config)[0] == expected
