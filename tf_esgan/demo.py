@@ -38,6 +38,8 @@ class DemoConfig:
         demo under 10 min on 2 CPU cores).
       generator_base_filters, discriminator_base_filters: network widths (paper: 64).
       image_size: crop side (paper: 256; the embedded crops are 256x256).
+      norm, upsampling, dtype_policy: as `TrainConfig`'s; the demo's 3 minutes of training
+        leave a transposed-convolution decoder painting a checkerboard, so it resizes.
     """
 
     out_dir: str = "demo_out"
@@ -48,6 +50,9 @@ class DemoConfig:
     generator_base_filters: int = 16
     discriminator_base_filters: int = 16
     image_size: int = 256
+    norm: str = "instance"
+    upsampling: str = "resize"
+    dtype_policy: str = "auto"
 
     def __post_init__(self):
         if self.num_masks < 1:
@@ -66,7 +71,8 @@ def _train(config: DemoConfig, out: Path, progress):
         dataset_dir=str(sample_root()), model_dir=str(out / "run"), variant="enhanced", epochs=100_000,
         steps_per_epoch=30, batch_size=1, image_size=config.image_size, seed=config.seed, test_fraction=0.25,
         generator_base_filters=config.generator_base_filters,
-        discriminator_base_filters=config.discriminator_base_filters,
+        discriminator_base_filters=config.discriminator_base_filters, norm=config.norm,
+        upsampling=config.upsampling, dtype_policy=config.dtype_policy,
         max_train_seconds=config.train_seconds, verbose=0)
     progress(f"training the enhanced model for {config.train_seconds:.0f} s (TensorBoard: {out / 'run' / 'logs'})")
     return train_and_evaluate(train_config, log=progress)

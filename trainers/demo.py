@@ -14,13 +14,23 @@ _PRESET = flags.DEFINE_string("preset", "tnbc", "Nuclei size/density preset (tnb
 _SEED = flags.DEFINE_integer("seed", 0, "Random seed.")
 _TRAIN_SECONDS = flags.DEFINE_float("train_seconds", DemoConfig.train_seconds,
                                     "Training time budget in seconds (the demo takes ~1-2 min more).")
+_G_FILTERS = flags.DEFINE_integer("generator_base_filters", DemoConfig.generator_base_filters, "Generator width.")
+_D_FILTERS = flags.DEFINE_integer("discriminator_base_filters", DemoConfig.discriminator_base_filters,
+                                  "Discriminator width.")
+_NORM = flags.DEFINE_enum("norm", DemoConfig.norm, ["instance", "batch"], "Normalisation of both networks.")
+_UPSAMPLING = flags.DEFINE_enum("upsampling", DemoConfig.upsampling, ["transpose", "resize"],
+                                "Generator decoder upsampling.")
+_DTYPE_POLICY = flags.DEFINE_enum("dtype_policy", DemoConfig.dtype_policy,
+                                  ["auto", "float32", "mixed_bfloat16", "mixed_float16"], "Keras dtype policy.")
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     config = DemoConfig(out_dir=_OUT.value, num_masks=_NUM_MASKS.value, preset=_PRESET.value,
-                        seed=_SEED.value, train_seconds=_TRAIN_SECONDS.value)
+                        seed=_SEED.value, train_seconds=_TRAIN_SECONDS.value,
+                        generator_base_filters=_G_FILTERS.value, discriminator_base_filters=_D_FILTERS.value,
+                        norm=_NORM.value, upsampling=_UPSAMPLING.value, dtype_policy=_DTYPE_POLICY.value)
     print(f"esgan-demo: training budget {config.train_seconds:.0f} s; results in {config.out_dir}/")
     summary = run_demo(config)
     print(f"esgan-demo: done in {summary['seconds']} s (training budget {config.train_seconds:.0f} s)\n"

@@ -1,4 +1,5 @@
-"""A small GAN overfits one real TNBC crop: the L1 to that crop must drop clearly."""
+"""A small GAN overfits one real TNBC crop: the L1 to that crop must drop clearly, and
+the same few hundred steps in mixed bfloat16 reach an L1 close to float32's."""
 
 import cv2
 import keras
@@ -38,15 +39,18 @@ def _real_crop(datasets_dir):
     return condition[None], rgb[None], contour[None]
 
 
-def test_small_gan_overfits_one_tnbc_crop(datasets_dir):
-    condition, image, contour = _real_crop(datasets_dir)
-    assert 0.3 < condition.mean() < 0.7 and contour.sum() > 200  # A crop with many nuclei.
-    keras.utils.set_random_seed(11)
+def _overfit(crop, policy: str, weights=None) -> tuple[float, float, list]:
+    """(L1 before, L1 after STEPS steps, initial weights) of a small enhanced GAN on `crop`."""
+    condition, image, contour = crop
     config = NetworkConfig(
         image_size=SIZE, generator_base_filters=8, generator_depth=6, discriminator_base_filters=8,
-        norm="instance",
+        norm="instance", dtype_policy=policy,
     )  # fmt: skip
     generator, discriminator = build_networks("enhanced", config)
+    if weights is not None:
+        generator.set_weights(weights[0])
+        discriminator.set_weights(weights[1])
+    weights = (generator.get_weights(), discriminator.get_weights())
     gan = EnhancedSharpGAN(generator, discriminator, GanLossConfig(variant="enhanced", contour_xla=False))
     gan.compile(
         g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
@@ -57,7 +61,21 @@ def test_small_gan_overfits_one_tnbc_crop(datasets_dir):
     start = gan.evaluate(one_crop, verbose=0, return_dict=True)["l1"]
     gan.fit(one_crop.repeat(), epochs=1, steps_per_epoch=STEPS, verbose=0, shuffle=False)
     end = gan.evaluate(one_crop, verbose=0, return_dict=True)["l1"]
+    return start, end, weights
+
+
+def test_small_gan_overfits_one_tnbc_crop_in_float32_and_bfloat16(datasets_dir):
+    crop = _real_crop(datasets_dir)
+    condition, _, contour = crop
+    assert 0.3 < condition.mean() < 0.7 and contour.sum() > 200  # A crop with many nuclei.
+    keras.utils.set_random_seed(11)
+    start, end, weights = _overfit(crop, "float32")
     # Untrained G outputs ~0 (gray): L1 is the crop's mean |pixel|, ~0.3-0.5.
     assert start > 0.25
     # Measured 0.44 -> 0.04 on this crop; 0.1 leaves room for other seeds/BLAS.
     assert end < 0.1, (start, end)
+    # The same initial weights and steps in mixed bfloat16 (the default policy on this CPU).
+    keras.utils.set_random_seed(11)
+    start_bf16, end_bf16, _ = _overfit(crop, "mixed_bfloat16", weights)
+    assert abs(start_bf16 - start) < 0.01  # same network, bfloat16 rounding only
+    assert end_bf16 < 0.1 and abs(end_bf16 - end) < 0.03, (end, end_bf16)
