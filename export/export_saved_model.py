@@ -3,6 +3,8 @@
     esgan-export --model=runs/enhanced --export_base=serving_models
     esgan-export --model=generator.keras --variant=enhanced --export_base=serving_models --version=2
     esgan-export --kind=segnet --model=segnet.keras --export_base=serving_models
+    esgan-export --model=pretrained:tnbc --export_base=serving_models             # shipped model
+    esgan-export --kind=segnet --model=pretrained:tnbc --export_base=serving_models
 
 Writes `<export_base>/<model_name>/<version>/` atomically (see tf_esgan/serving/); an
 existing version is refused unless --overwrite. Prints the version directory (only it, on
@@ -18,12 +20,13 @@ from tf_esgan.models.variants import VARIANTS, get_variant
 
 _KIND = flags.DEFINE_enum("kind", "generator", ["generator", "segnet"], "Which network to export.")
 _MODEL = flags.DEFINE_string(
-    "model", None, "A `.keras` file, or (generator only) a training run folder "
-    "(config.json + checkpoints/; the newest readable checkpoint is exported).")
+    "model", None, "pretrained:NAME (a model shipped in the package), a `.keras` file, or a "
+    "training run folder (generator: config.json + checkpoints/, the newest readable checkpoint "
+    "is exported; segnet: an esgan-train-segnet run with segnet.keras).")
 _VARIANT = flags.DEFINE_enum(
     "variant", None, sorted(VARIANTS),
     "Variant the generator was trained as (sets the conditioning map of `from_mask`). "
-    "Required with a `.keras` generator; read from config.json for a run folder.")
+    "Required with a `.keras` generator; read from config.json or the pretrained record otherwise.")
 _EXPORT_BASE = flags.DEFINE_string("export_base", None, "TF Serving base folder (one folder per model).")
 _MODEL_NAME = flags.DEFINE_string("model_name", None,
                                   "Served model name; default esgan_generator or segnet.")
@@ -33,27 +36,27 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing version.
 flags.mark_flags_as_required(["model", "export_base"])
 
 
-def _export(model_path: Path):
+def _export(model: str):
     # Imported here so `--help` does not wait for TensorFlow.
     from tf_esgan import serving
+    from tf_esgan.pretrained.registry import pretrained_name
+    from tf_esgan.segmentation.segnet_loading import load_segnet
     from tf_esgan.serving import generator_export, segnet_export
     from tf_esgan.training.generator_loading import load_generator, load_keras_model
 
     options = dict(version=_VERSION.value, overwrite=_OVERWRITE.value)
     if _KIND.value == "segnet":
-        segnet = load_keras_model(model_path)
+        segnet, _ = load_segnet(model)
         return serving.export_segnet(segnet, _EXPORT_BASE.value, **options,
                                      model_name=_MODEL_NAME.value or segnet_export.DEFAULT_MODEL_NAME)
-    if model_path.is_dir():
-        generator, conditioning = load_generator(
-            str(model_path), log=lambda message: print(message, file=sys.stderr))
+    if pretrained_name(model) is not None or Path(model).is_dir():
+        generator, conditioning = load_generator(model, log=lambda message: print(message, file=sys.stderr))
         if _VARIANT.value and get_variant(_VARIANT.value).conditioning != conditioning:
-            raise ValueError(f"--variant={_VARIANT.value} disagrees with {model_path}/config.json "
-                             f"(conditioning {conditioning!r})")
+            raise ValueError(f"--variant={_VARIANT.value} disagrees with {model} (conditioning {conditioning!r})")
     else:
         if not _VARIANT.value:
             raise app.UsageError("--variant is required to export a `.keras` generator")
-        generator = load_keras_model(model_path)
+        generator = load_keras_model(model)
         conditioning = get_variant(_VARIANT.value).conditioning
     return serving.export_generator(generator, _EXPORT_BASE.value, conditioning=conditioning, **options,
                                     model_name=_MODEL_NAME.value or generator_export.DEFAULT_MODEL_NAME)
@@ -65,7 +68,7 @@ def main(argv: list[str]) -> int:
     from tf_esgan.serving import VersionExistsError
 
     try:
-        version_dir = _export(Path(_MODEL.value))
+        version_dir = _export(_MODEL.value)
     except (FileNotFoundError, VersionExistsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -33,3 +33,63 @@ def datasets_dir() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+TINY_PRETRAINED_NAME = "tiny"
+
+
+def _jitter_normalization(model, rng: np.random.Generator) -> None:
+    """Moves norm weights and statistics off their initial 0/1, so float16 storage is tested
+    on values it must round."""
+    for variable in model.weights:
+        leaf = variable.path.rsplit("/", 1)[-1]
+        value = variable.numpy()
+        if leaf in ("gamma", "moving_variance"):
+            variable.assign(value * rng.uniform(0.6, 1.6, value.shape).astype(value.dtype))
+        elif leaf in ("beta", "moving_mean"):
+            variable.assign(value + rng.normal(0, 0.2, value.shape).astype(value.dtype))
+
+
+@pytest.fixture(scope="session")
+def tiny_pretrained(tmp_path_factory) -> dict:
+    """A models folder holding a tiny random generator and SegNet packaged as "tiny".
+
+    Returns {"directory", "name", "generator", "network", "segnet", "watershed"}: the
+    float32 originals, to compare the loaded float16 models with. Tests that load by
+    `pretrained:tiny` set $ESGAN_PRETRAINED_DIR with the `pretrained_env` fixture.
+    """
+    import keras
+
+    from tf_esgan.models.generator import build_generator
+    from tf_esgan.models.networks import NetworkConfig, generator_config
+    from tf_esgan.models.segnet import SegNetConfig, build_segnet
+    from tf_esgan.pretrained.packaging import package_generator, package_segnet
+    from tf_esgan.segmentation.postprocess import WatershedConfig
+
+    directory = tmp_path_factory.mktemp("pretrained")
+    keras.utils.set_random_seed(5)
+    jitter = np.random.default_rng(5)
+    network = NetworkConfig(image_size=32, generator_base_filters=4, generator_depth=5,
+                            discriminator_base_filters=4, upsampling="resize")
+    generator = build_generator(generator_config("enhanced", network))
+    _jitter_normalization(generator, jitter)
+    segnet_config = SegNetConfig(base_filters=4)
+    segnet = build_segnet(segnet_config)
+    _jitter_normalization(segnet, jitter)
+    watershed = WatershedConfig(foreground_threshold=0.5, marker_threshold=0.5, min_area=5)
+    card = {"data": "none: random weights for tests"}
+    package_generator(generator, name=TINY_PRETRAINED_NAME, variant="enhanced", network=network, card=card,
+                      directory=directory)
+    package_segnet(segnet, name=TINY_PRETRAINED_NAME, segnet_config=segnet_config, watershed=watershed,
+                   card=card, directory=directory)
+    return {"directory": directory, "name": TINY_PRETRAINED_NAME, "generator": generator, "network": network,
+            "segnet": segnet, "watershed": watershed}
+
+
+@pytest.fixture
+def pretrained_env(tiny_pretrained, monkeypatch) -> dict:
+    """`tiny_pretrained`, with $ESGAN_PRETRAINED_DIR pointing at it (so `pretrained:tiny` works)."""
+    from tf_esgan.pretrained.registry import DIRECTORY_ENV
+
+    monkeypatch.setenv(DIRECTORY_ENV, str(tiny_pretrained["directory"]))
+    return tiny_pretrained

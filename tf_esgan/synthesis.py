@@ -36,7 +36,8 @@ class SynthesisConfig:
     """One `esgan-synthesize` job.
 
     Attributes:
-      model: an `esgan-train` run folder (config.json + checkpoints/) or a `.keras` generator.
+      model: `pretrained:NAME`, an `esgan-train` run folder (config.json + checkpoints/) or a
+        `.keras` generator.
       out_dir: output dataset folder (images/, masks/ and config.json are created).
       num_images: pairs wanted in total (a rerun with a larger value adds more).
       preset: nuclei size/density preset of `masks.PRESETS`.

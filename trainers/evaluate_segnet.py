@@ -1,9 +1,15 @@
-"""esgan-evaluate-segnet: DQ, SQ, PQ, AJI of a trained SegNet + watershed on a test split.
+"""esgan-evaluate-segnet: DQ, SQ, PQ, AJI of a trained SegNet + watershed on test images.
 
-    esgan-evaluate-segnet --model_dir=runs/segnet_r                 # the run's test slides
-    esgan-evaluate-segnet --model_dir=runs/segnet_r --dataset_dir=data/cpm15 --split=all
+    esgan-evaluate-segnet --model=runs/segnet_r                  # the run's held-out slides
+    esgan-evaluate-segnet --model=runs/segnet_r --dataset_dir=data/cpm15 --split=all
+    esgan-evaluate-segnet --model=runs/segnet_r --test_dir=data/monuseg_test   # external test set
+    esgan-evaluate-segnet --model=pretrained:tnbc --test_dir=data/my_annotated_images
 
-Prints the scores as JSON and writes them to <model_dir>/eval_<split>.json.
+--test_dir is the external test-set path: a folder in the canonical layout (images/<id>.png,
+masks/<id>.png; `esgan-prepare` converts the public releases) scored whole.
+Prints the scores as JSON and writes them to --report, by default
+<run>/eval_<split>.json (eval_external_<folder>.json with --test_dir; a pretrained model
+has no run folder, so its report is only printed unless --report is given).
 """
 
 import json
@@ -14,21 +20,28 @@ from absl import app, flags
 from tf_esgan.data.datasets import DatasetError
 from tf_esgan.segmentation.evaluate import SPLITS, evaluate_run
 
-_MODEL_DIR = flags.DEFINE_string("model_dir", None, "Folder of a finished esgan-train-segnet run.")
+_MODEL = flags.DEFINE_string("model", None, "pretrained:NAME or the folder of a finished esgan-train-segnet run.")
+_MODEL_DIR = flags.DEFINE_string("model_dir", None, "Same as --model (older name).")
 _DATASET_DIR = flags.DEFINE_string("dataset_dir", None, "Dataset to score (default: the run's own).")
-_SPLIT = flags.DEFINE_enum("split", "test", list(SPLITS),
-                           "Slide-grouped split of the run (its seed and test fraction), or all images.")
-
-flags.mark_flags_as_required(["model_dir"])
+_SPLIT = flags.DEFINE_enum("split", None, list(SPLITS),
+                           "Slide-grouped split of the run (its seed and test fraction), or all images "
+                           "(default: test; all for --test_dir and pretrained models).")
+_TEST_DIR = flags.DEFINE_string("test_dir", None,
+                                "External test set in the canonical layout, scored whole (instead of "
+                                "--dataset_dir/--split).")
+_REPORT = flags.DEFINE_string("report", None, "JSON report to write (default: see the module docstring).")
 
 
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if bool(_MODEL.value) == bool(_MODEL_DIR.value):
+        raise app.UsageError("give exactly one of --model and --model_dir")
     try:
-        report = evaluate_run(_MODEL_DIR.value, dataset_dir=_DATASET_DIR.value, split=_SPLIT.value)
+        report = evaluate_run(_MODEL.value or _MODEL_DIR.value, dataset_dir=_DATASET_DIR.value,
+                              split=_SPLIT.value, test_dir=_TEST_DIR.value, report_path=_REPORT.value)
     except (ValueError, DatasetError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"esgan-evaluate-segnet: error: {error}", file=sys.stderr)
         return 1
     print(json.dumps(report, indent=2))
     return 0

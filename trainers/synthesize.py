@@ -1,6 +1,7 @@
 """esgan-synthesize: random nuclei masks -> synthetic H&E images, as a canonical dataset.
 
     esgan-synthesize --model=runs/enhanced --out_dir=runs/synth --num_images=6000 --preset=tnbc
+    esgan-synthesize --model=pretrained:tnbc --out_dir=synth --num_images=64     # shipped model
 
 Rerunning the same command after an interruption writes only the missing pairs; the
 result is identical to an uninterrupted run (same seed and batch size).
@@ -16,7 +17,7 @@ from tf_esgan.synthesis import SynthesisConfig, synthesize
 from tf_esgan.training.checkpoints import CheckpointError
 from tf_esgan.training.run_dir import ConfigMismatchError
 
-_MODEL = flags.DEFINE_string("model", None, "esgan-train run folder, or a .keras generator file.")
+_MODEL = flags.DEFINE_string("model", None, "pretrained:NAME, an esgan-train run folder, or a .keras generator file.")
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Output dataset folder (images/, masks/).")
 _NUM_IMAGES = flags.DEFINE_integer("num_images", None, "Image/mask pairs to produce (paper: 6000).")
 _PRESET = flags.DEFINE_enum("preset", "tnbc", sorted(PRESETS), "Nuclei size/density preset.")

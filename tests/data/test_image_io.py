@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tf_esgan.data.image_io import (DatasetError, label_map_from_array, read_image, read_mask,
-                                    write_image, write_mask)
+from tf_esgan.data.image_io import (DatasetError, label_map_from_array, read_any_image, read_image,
+                                    read_mask, write_image, write_mask)
 
 
 def _rgb(rng, height=5, width=7):
@@ -171,3 +171,20 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path, rng, monkeypat
     monkeypatch.undo()
     np.testing.assert_array_equal(read_image(tmp_path / "i.png"), old)
     assert os.listdir(tmp_path) == ["i.png"]
+
+
+def test_read_any_image_converts_what_read_image_refuses(tmp_path, rng):
+    rgb = _rgb(rng)
+    np.testing.assert_array_equal(read_any_image(_imwrite(tmp_path / "rgb.png", rgb[..., ::-1])), rgb)
+    gray = rgb[..., 0]
+    with pytest.raises(DatasetError, match="expected an RGB image, got 1 channel"):
+        read_image(_imwrite(tmp_path / "gray.png", gray))
+    np.testing.assert_array_equal(read_any_image(tmp_path / "gray.png"), np.stack([gray] * 3, axis=-1))
+    # 16-bit gray: 257 * v -> v, as read_image scales 16-bit RGB
+    np.testing.assert_array_equal(read_any_image(_imwrite(tmp_path / "g16.tif", gray.astype(np.uint16) * 257)),
+                                  np.stack([gray] * 3, axis=-1))
+    bgra = np.concatenate([rgb[..., ::-1], np.full((5, 7, 1), 3, np.uint8)], axis=-1)  # almost transparent
+    np.testing.assert_array_equal(read_any_image(_imwrite(tmp_path / "rgba.png", bgra)), rgb)
+    (tmp_path / "cut.jpg").write_bytes(cv2.imencode(".jpg", rgb)[1].tobytes()[:40])
+    with pytest.raises(DatasetError, match="cut.jpg: not a readable image"):
+        read_any_image(tmp_path / "cut.jpg")

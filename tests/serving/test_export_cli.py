@@ -69,3 +69,28 @@ def test_keras_files(tmp_path, capsys):
     status, output = _run(capsys, model=str(tmp_path / "missing.keras"), variant="enhanced",
                           export_base=str(tmp_path))
     assert status == 1 and "missing.keras: expected an existing `.keras` file" in output.err
+
+
+def test_pretrained_generator_and_segnet(pretrained_env, tmp_path, capsys):
+    from tf_esgan.models.inference import generate
+    from tf_esgan.pretrained import load_generator, load_segnet
+
+    status, output = _run(capsys, model="pretrained:tiny", export_base=str(tmp_path / "serving"))
+    assert status == 0 and output.out.strip() == str(tmp_path / "serving" / "esgan_generator" / "1")
+    assert "generator: pretrained 'tiny' (skeleton conditioning)" in output.err
+    condition = np.random.default_rng(0).uniform(0, 2, (1, 32, 32, 1)).astype(np.float32)
+    served = tf.saved_model.load(output.out.strip()).signatures["serving_default"](skeleton_map=tf.constant(condition))
+    expected = np.round((generate(load_generator("tiny")[0], condition).numpy() + 1) * 127.5)
+    assert np.abs(served["image"].numpy().astype(int) - expected).max() <= 1
+
+    status, output = _run(capsys, kind="segnet", model="pretrained:tiny", export_base=str(tmp_path / "serving"))
+    assert status == 0 and output.out.strip().endswith("segnet/1")
+    images = np.random.default_rng(1).integers(0, 256, (1, 64, 32, 3), dtype=np.uint8)
+    served = tf.saved_model.load(output.out.strip()).signatures["serving_default"](image=tf.constant(images))
+    np.testing.assert_allclose(served["nucleus_probability"].numpy(), load_segnet("tiny")[0](images).numpy()[..., 0],
+                               atol=1e-5)
+
+    status, output = _run(capsys, model="pretrained:tiny", variant="sharp_gan", export_base=str(tmp_path / "s"))
+    assert status == 1 and "--variant=sharp_gan disagrees with pretrained:tiny" in output.err
+    status, output = _run(capsys, kind="segnet", model="pretrained:nope", export_base=str(tmp_path / "s"))
+    assert status == 1 and "no pretrained segnet named 'nope'; available: pretrained:tiny" in output.err

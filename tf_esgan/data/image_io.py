@@ -75,9 +75,44 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             raise DatasetError(
                 f"{path}: alpha channel is not fully opaque; expected RGB or opaque RGBA")
         image = image[..., :3]
+    return np.ascontiguousarray(cv2.cvtColor(_to_uint8(image), cv2.COLOR_BGR2RGB))
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 unchanged; uint16 -> round(v / 257), the inverse of the usual 8 -> 16 bit scaling."""
     if image.dtype == np.uint16:
-        image = np.round(image / _UINT16_PER_UINT8).astype(np.uint8)
-    return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        return np.round(image / _UINT16_PER_UINT8).astype(np.uint8)
+    return image
+
+
+def read_any_image(path: str | os.PathLike) -> np.ndarray:
+    """Reads a user's image for inference, converting what `read_image` refuses.
+
+    Grayscale (with or without alpha) becomes RGB by repeating the gray channel; an alpha
+    channel is dropped whatever its values; 16-bit is scaled as in `read_image`; float
+    pixels in [0, 1] are scaled to [0, 255] (others clipped to it). PNG, JPEG and TIFF
+    (its first page) are read.
+
+    Returns:
+      uint8 [H, W, 3] in [0, 255], RGB channel order.
+    Raises:
+      DatasetError: unreadable or empty file, or pixels of another type (the file named).
+    """
+    path = Path(path)
+    image = decode_file(path)
+    if image.ndim == 3 and image.shape[2] in (1, 2):
+        image = image[..., 0]  # gray (+ alpha)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)) or not image.size:
+        raise DatasetError(f"{path}: expected a gray, RGB or RGBA image, got array shape {image.shape}")
+    if np.issubdtype(image.dtype, np.floating):
+        scale = 255.0 if np.nanmax(image) <= 1.0 else 1.0
+        image = np.clip(np.nan_to_num(image * scale), 0, 255).round().astype(np.uint8)
+    if image.dtype not in (np.uint8, np.uint16):
+        raise DatasetError(f"{path}: expected 8- or 16-bit (or float) pixels, got dtype {image.dtype}")
+    image = _to_uint8(image)
+    if image.ndim == 2:
+        return np.ascontiguousarray(np.repeat(image[..., None], 3, axis=2))
+    return np.ascontiguousarray(cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2RGB))
 
 
 def binary_to_instances(foreground: np.ndarray) -> np.ndarray:

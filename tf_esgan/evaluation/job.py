@@ -10,18 +10,20 @@ import keras
 
 from tf_esgan.evaluation.image_quality_table import Table1Result, evaluate_image_quality, write_reports
 from tf_esgan.models.inference import generate
+from tf_esgan.pretrained.registry import pretrained_name
 from tf_esgan.segmentation.evaluate import SPLITS, evaluation_samples, load_segmenter
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class EvaluationConfig:
     """Attributes:
-      model: an `esgan-train` run folder or a `.keras` generator.
-      dataset_dir: real pairs in the canonical layout.
+      model: `pretrained:NAME`, an `esgan-train` run folder or a `.keras` generator.
+      dataset_dir: real pairs in the canonical layout; with split "all" the whole folder
+        is scored (the path for an external test set).
       out_dir: reports (tiles.csv, per_image.csv, table1.md, summary.json) and images.
       conditioning: the generator's conditioning kind; "" = from the run folder.
       split: "all", or the slide-grouped "test"/"train" split (test_fraction, seed).
-      segnet_dir: optional `esgan-train-segnet` run; adds the AJI column.
+      segnet_dir: optional `esgan-train-segnet` run or `pretrained:NAME`; adds the AJI column.
       method: row name in table1.md; "" = the run folder's or file's name.
       batch_size: generator batch (tiles).
     """
@@ -60,7 +62,7 @@ def evaluate_generator(config: EvaluationConfig, *, log: Callable[[str], None] =
         samples, lambda condition: generate(generator, condition), kind=kind, tile=tile,
         batch_size=config.batch_size, segment=segment, out_dir=str(Path(config.out_dir) / "synthetic"),
         progress=bar.update)
-    method = config.method or Path(config.model).stem
+    method = config.method or pretrained_name(config.model) or Path(config.model).stem
     paths = write_reports(result, method, config.out_dir)
     log(f"{len(samples)} images, {len(result.tiles)} tiles of {tile}x{tile}: "
         + ", ".join(f"{k.upper()} {v:.3f}" for k, v in result.mean.items())

@@ -41,24 +41,26 @@ class NetworkConfig:
         check_dtype_policy(self.dtype_policy, "NetworkConfig")
 
 
+def generator_config(variant: str, config: NetworkConfig) -> GeneratorConfig:
+    """The generator half of `config`, with the input channels of `variant`'s condition map."""
+    return GeneratorConfig(
+        input_channels=get_variant(variant).condition_channels,
+        image_size=config.image_size,
+        base_filters=config.generator_base_filters,
+        depth=config.generator_depth,
+        norm=config.norm,
+        upsampling=config.upsampling,
+        dropout_rate=config.dropout_rate,
+        dtype_policy=config.dtype_policy,
+    )
+
+
 def build_networks(variant: str, config: NetworkConfig) -> tuple[UNetGenerator, PatchDiscriminator]:
     """(generator, discriminator) whose input channels match `variant`'s condition map."""
-    channels = get_variant(variant).condition_channels
-    generator = build_generator(
-        GeneratorConfig(
-            input_channels=channels,
-            image_size=config.image_size,
-            base_filters=config.generator_base_filters,
-            depth=config.generator_depth,
-            norm=config.norm,
-            upsampling=config.upsampling,
-            dropout_rate=config.dropout_rate,
-            dtype_policy=config.dtype_policy,
-        )
-    )
+    generator = build_generator(generator_config(variant, config))
     discriminator = build_discriminator(
         DiscriminatorConfig(
-            condition_channels=channels,
+            condition_channels=get_variant(variant).condition_channels,
             image_size=config.image_size,
             base_filters=config.discriminator_base_filters,
             norm=config.norm,

@@ -1,4 +1,4 @@
-"""Loading trained models: a `.keras` file, or the newest checkpoint of an `esgan-train` run.
+"""Loading trained generators: `pretrained:NAME`, a `.keras` file, or an `esgan-train` run.
 
 One place for synthesis, evaluation and export, so they all restore generators alike.
 """
@@ -32,11 +32,27 @@ def load_keras_model(path: str | os.PathLike) -> keras.Model:
 
 def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], None] = print
                    ) -> tuple[keras.Model, str]:
-    """(generator, conditioning kind) from a run folder or a `.keras` file.
+    """(generator, conditioning kind) from `pretrained:NAME`, a run folder or a `.keras` file.
+
+    A run folder restores its newest readable checkpoint; `pretrained:NAME` is a model
+    shipped in the package (`tf_esgan.pretrained`, loaded in float32).
 
     Raises:
-      ValueError: `model` is neither, or a `.keras` file comes without `conditioning`.
+      ValueError: `model` is none of these, a `.keras` file comes without `conditioning`,
+        or `conditioning` contradicts the model's (PretrainedModelError, a ValueError,
+        for an unknown or damaged pretrained model).
     """
+    from tf_esgan.pretrained import registry
+
+    name = registry.pretrained_name(str(model))
+    if name is not None:
+        from tf_esgan.pretrained.loading import load_generator as load_pretrained
+
+        generator, kind = load_pretrained(name)
+        log(f"generator: pretrained {name!r} ({kind} conditioning)")
+        if conditioning and conditioning != kind:
+            raise ValueError(f"conditioning {conditioning!r} contradicts {model} ({kind!r})")
+        return generator, kind
     path = Path(model)
     if path.is_file() and path.suffix == ".keras":
         if not conditioning:
@@ -44,8 +60,8 @@ def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], N
                              f"conditioning (one of {skeleton.CONDITIONING_KINDS})")
         return load_keras_model(path), conditioning
     if not (path / CONFIG_FILE).is_file():
-        raise ValueError(f"{path}: expected an esgan-train run folder (with {CONFIG_FILE} and "
-                         f"{CHECKPOINT_DIR}/) or a .keras generator file")
+        raise ValueError(f"{path}: expected pretrained:NAME, an esgan-train run folder (with {CONFIG_FILE} "
+                         f"and {CHECKPOINT_DIR}/) or a .keras generator file")
     from tf_esgan.models.networks import build_networks
 
     run = TrainConfig.from_json_dict(json.loads((path / CONFIG_FILE).read_text()))
