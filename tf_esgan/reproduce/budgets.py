@@ -76,7 +76,8 @@ BUDGETS = {
                   discriminator_base_filters=32, variants=("pix2pix", "enhanced"), upsampling="resize",
                   gan_epochs=10, gan_steps_per_epoch=0, num_synthetic=1000, segnet_base_filters=32,
                   segnet_crop_size=128, segnet_batch_size=8, segnet_epochs=24, segnet_steps_per_epoch=25),
-    # Under an hour on 2 CPU cores for TNBC: half-width networks at 128x128.
+    # Half-width networks at 128x128; measured at 47 min for TNBC with float32 batch-norm
+    # networks and four variants (before the bf16 / instance-norm defaults; faster now).
     "small": Budget(image_size=128, generator_base_filters=32, generator_depth=7,
                     discriminator_base_filters=32, gan_epochs=12, gan_steps_per_epoch=250,
                     num_synthetic=500, segnet_base_filters=32, segnet_crop_size=128,

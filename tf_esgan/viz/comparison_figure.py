@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tf_esgan.io_utils import atomic_path
+from tf_esgan.viz.panel_grid import save_panel_grid
 
 COLUMNS = ("mask", "skeleton map", "real", "synthetic")
 
@@ -22,26 +22,6 @@ def save_comparison_figure(rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.
         real uint8 [H, W, 3], synthetic uint8 [H, W, 3]).
       path: PNG to write, atomically.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(len(rows), len(COLUMNS), squeeze=False,
-                                   figsize=(2.6 * len(COLUMNS), 2.6 * len(rows)))
-    for row, (title, labels, skeleton_map, real, synthetic) in enumerate(rows):
-        panels = [(labels > 0).astype(np.float32), skeleton_map / 2.0, real, synthetic]
-        for column, panel in enumerate(panels):
-            axis = axes[row, column]
-            axis.imshow(panel, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if row == 0:
-                axis.set_title(COLUMNS[column])
-        axes[row, 0].set_ylabel(title, fontsize=8)
-    figure.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=80)
-    pyplot.close(figure)
-    return path
+    return save_panel_grid(
+        [(title, [(labels > 0).astype(np.float32), skeleton_map / 2.0, real, synthetic])
+         for title, labels, skeleton_map, real, synthetic in rows], COLUMNS, path)
