@@ -27,6 +27,7 @@ from tf_esgan.data.image_io import write_image, write_mask
 from tf_esgan.models.inference import generate
 from tf_esgan.training.generator_loading import load_generator
 from tf_esgan.training.run_dir import prepare_run_dir
+from tf_esgan.viz.synthetic_pairs import GRID_SIDE, save_synthetic_pairs_figure
 
 ID_FORMAT = "synthetic_{:06d}"
 
@@ -129,8 +130,6 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
             if progress is not None:
                 progress.add(1)
     seconds = time.perf_counter() - started
-    from tf_esgan.viz.synthetic_pairs import GRID_SIDE, save_synthetic_pairs_figure
-
     # Read back from disk, so a resumed run shows the files, not only this run's batches.
     figure = save_synthetic_pairs_figure(
         out, [ID_FORMAT.format(index) for index in range(min(config.num_images, GRID_SIDE * GRID_SIDE))])
