@@ -12,7 +12,6 @@ would have written.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -21,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_esgan.console import progress_bar
 from tf_esgan.data import masks, skeleton
 from tf_esgan.data.datasets import IMAGES_DIR, MASKS_DIR
 from tf_esgan.data.image_io import write_image, write_mask
@@ -109,8 +109,8 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
     infer = tf.function(lambda condition: generate(generator, condition), reduce_retracing=True)
     todo = {index for index in range(config.num_images) if not _done(out, index)}
     blocks = sorted({index // config.batch_size for index in todo})
-    progress = keras.utils.Progbar(config.num_images) if verbose else None
-    if progress is not None and len(todo) < config.num_images:
+    progress = progress_bar(config.num_images, unit_name="pair", enabled=bool(verbose))
+    if len(todo) < config.num_images:
         progress.update(config.num_images - len(todo))
     started, written = time.perf_counter(), 0
     for block in blocks:
@@ -127,8 +127,7 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
             write_mask(out / MASKS_DIR / name, labels)
             write_image(out / IMAGES_DIR / name, image)
             written += 1
-            if progress is not None:
-                progress.add(1)
+            progress.add(1)
     seconds = time.perf_counter() - started
     # Read back from disk, so a resumed run shows the files, not only this run's batches.
     figure = save_synthetic_pairs_figure(

@@ -293,7 +293,7 @@ def test_monuseg_converts_exactly(tmp_path, rng):
 # ---------------------------------------------------------------- CLI
 
 def _prepare(*args):
-    return subprocess.run([sys.executable, "-m", "trainers.prepare", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "tf_esgan.cli.prepare", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
 
 

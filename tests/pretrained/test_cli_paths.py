@@ -86,7 +86,7 @@ def test_evaluate_run_scores_an_external_test_dir_with_a_pretrained_segnet(pretr
 def test_evaluate_segnet_cli_with_pretrained_model_and_test_dir(pretrained_env, small_dataset, tmp_path):
     report_path = tmp_path / "report.json"
     result = subprocess.run(
-        [sys.executable, "-m", "trainers.evaluate_segnet", "--model=pretrained:tiny", f"--test_dir={small_dataset}",
+        [sys.executable, "-m", "tf_esgan.cli.evaluate_segnet", "--model=pretrained:tiny", f"--test_dir={small_dataset}",
          f"--report={report_path}"], cwd=REPO, capture_output=True, text=True, timeout=300,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr

@@ -34,7 +34,7 @@ def test_cli_segments_images_of_any_size_and_skips_a_corrupt_file(pretrained_env
     (inputs / "broken.png").write_bytes((tnbc / "02_1.png").read_bytes()[:300])  # truncated
     (inputs / "notes.txt").write_text("not an image, not listed")
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "trainers.segment", "--model=pretrained:tiny",
+    result = subprocess.run([sys.executable, "-m", "tf_esgan.cli.segment", "--model=pretrained:tiny",
                              f"--input={inputs}", f"--out_dir={out}"], cwd=REPO, capture_output=True,
                             text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 1, result.stderr  # one file skipped

@@ -87,7 +87,7 @@ def test_train_resume_evaluate_and_cli(three_images, tmp_path):
                      model_dir, verbose=0)
 
     # The CLI extends the finished run by one epoch.
-    command = [sys.executable, "-m", "trainers.train_segnet", "--train_set=R*",
+    command = [sys.executable, "-m", "tf_esgan.cli.train_segnet", "--train_set=R*",
                f"--dataset_dir={three_images}", f"--model_dir={model_dir}", "--epochs=3",
                "--steps_per_epoch=2", "--batch_size=2", "--crop_size=64", "--base_filters=4",
                "--test_fraction=0.5", "--tune_images=1", "--quiet"]

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from export import client
+from tf_esgan.serving import client
 
 MASK = np.array([[[0, 3], [3, 0]]], np.int32)  # [B=1, 2, 2]
 

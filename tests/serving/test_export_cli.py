@@ -7,7 +7,8 @@ import tensorflow as tf
 from absl import flags
 from absl.testing import flagsaver
 
-from export import export_saved_model as cli
+from tf_esgan.cli import export as cli
+from tf_esgan.cli.app import USAGE_ERROR_STATUS, call_main
 from tf_esgan.models.networks import build_networks
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
@@ -24,7 +25,7 @@ def parsed_flags():
 
 def _run(capsys, **values):
     with flagsaver.flagsaver(**values):
-        status = cli.main(["esgan-export"])
+        status = call_main("esgan-export", cli.main, ["esgan-export"])
     return status, capsys.readouterr()
 
 
@@ -53,7 +54,7 @@ def test_exports_newest_checkpoint_of_a_run(tmp_path, capsys):
 
     status, output = _run(capsys, model=config.model_dir, export_base=str(tmp_path / "serving"),
                           version=1)
-    assert status == 1 and "already exported" in output.err
+    assert status == USAGE_ERROR_STATUS and "already exported" in output.err
 
 
 def test_keras_files(tmp_path, capsys):
@@ -68,7 +69,7 @@ def test_keras_files(tmp_path, capsys):
 
     status, output = _run(capsys, model=str(tmp_path / "missing.keras"), variant="enhanced",
                           export_base=str(tmp_path))
-    assert status == 1 and "missing.keras: expected an existing `.keras` file" in output.err
+    assert status == USAGE_ERROR_STATUS and "missing.keras: expected an existing `.keras` file" in output.err
 
 
 def test_pretrained_generator_and_segnet(pretrained_env, tmp_path, capsys):
@@ -91,6 +92,6 @@ def test_pretrained_generator_and_segnet(pretrained_env, tmp_path, capsys):
                                atol=1e-5)
 
     status, output = _run(capsys, model="pretrained:tiny", variant="sharp_gan", export_base=str(tmp_path / "s"))
-    assert status == 1 and "--variant=sharp_gan disagrees with pretrained:tiny" in output.err
+    assert status == USAGE_ERROR_STATUS and "--variant=sharp_gan disagrees with pretrained:tiny" in output.err
     status, output = _run(capsys, kind="segnet", model="pretrained:nope", export_base=str(tmp_path / "s"))
-    assert status == 1 and "no pretrained segnet named 'nope'; available: pretrained:tiny" in output.err
+    assert status == USAGE_ERROR_STATUS and "no pretrained segnet named 'nope'; available: pretrained:tiny" in output.err

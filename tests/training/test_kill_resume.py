@@ -18,7 +18,7 @@ STEPS = 40
 
 def test_sigkill_then_resume_continues_from_the_checkpoint(tmp_path):
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "trainers.train_gan", f"--dataset_dir={sample_root()}", f"--model_dir={run}",
+    command = [sys.executable, "-m", "tf_esgan.cli.train_gan", f"--dataset_dir={sample_root()}", f"--model_dir={run}",
                "--image_size=32", "--generator_base_filters=4", "--generator_depth=5",
                "--discriminator_base_filters=4", "--batch_size=2", "--test_fraction=0.25",
                "--epochs=1", f"--steps_per_epoch={STEPS}", "--checkpoint_every_steps=1", "--keep_checkpoints=2",

@@ -18,6 +18,7 @@ import numpy as np
 from skimage.measure import label as connected_components
 from skimage.segmentation import relabel_sequential
 
+from tf_esgan.errors import UserError
 from tf_esgan.io_utils import atomic_write_bytes
 
 # 8-bit value v is stored as v * 257 in 16 bits (0 -> 0, 255 -> 65535), so dividing by
@@ -26,7 +27,7 @@ _UINT16_PER_UINT8 = 257
 _MAX_LABEL = np.iinfo(np.uint16).max
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """A dataset file or folder is missing, unreadable or not in the expected format."""
 
 

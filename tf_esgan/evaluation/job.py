@@ -6,8 +6,8 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
-import keras
 
+from tf_esgan.console import progress_bar
 from tf_esgan.evaluation.image_quality_table import Table1Result, evaluate_image_quality, write_reports
 from tf_esgan.models.inference import generate
 from tf_esgan.pretrained.registry import pretrained_name
@@ -57,7 +57,7 @@ def evaluate_generator(config: EvaluationConfig, *, log: Callable[[str], None] =
         raise ValueError(f"{config.dataset_dir}: no image/mask pairs in split {config.split!r}")
     segment = load_segmenter(config.segnet_dir) if config.segnet_dir else None
     tile = int(generator.input_shape[1])
-    bar = keras.utils.Progbar(len(samples), unit_name="image")
+    bar = progress_bar(len(samples), unit_name="image")
     result = evaluate_image_quality(
         samples, lambda condition: generate(generator, condition), kind=kind, tile=tile,
         batch_size=config.batch_size, segment=segment, out_dir=str(Path(config.out_dir) / "synthetic"),

@@ -22,6 +22,7 @@ import os
 import re
 from pathlib import Path
 
+from tf_esgan.errors import UserError
 from tf_esgan.io_utils import atomic_path
 
 PREFIX = "pretrained:"
@@ -33,7 +34,7 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _REINSTALL = "reinstall tf-esgan (pip install --force-reinstall tf-esgan) or package the model again"
 
 
-class PretrainedModelError(ValueError):
+class PretrainedModelError(UserError, ValueError):
     """A pretrained model is unknown, missing or damaged (the message names the file)."""
 
 

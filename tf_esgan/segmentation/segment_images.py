@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 import keras
 import numpy as np
 
+from tf_esgan.console import progress_bar
 from tf_esgan.data.datasets import IMAGES_DIR
 from tf_esgan.data.image_io import DatasetError, read_any_image, write_image, write_mask
 from tf_esgan.io_utils import atomic_path
@@ -174,7 +175,7 @@ def segment_images(config: SegmentConfig, *, segnet: keras.Model | None = None,
         raise ValueError("segment_images: pass `watershed` with an in-memory `segnet`")
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    progress = keras.utils.Progbar(len(files), unit_name="image") if verbose else None
+    progress = progress_bar(len(files), unit_name="image", enabled=bool(verbose))
     started = time.perf_counter()
     segmented, skipped, summary_rows, instance_rows = [], [], [], []
     for path in files:
@@ -192,8 +193,7 @@ def segment_images(config: SegmentConfig, *, segnet: keras.Model | None = None,
             instance_rows.extend({"file": str(path), "nucleus_id": int(nucleus), "area_px": int(area),
                                   "centroid_row": f"{row:.1f}", "centroid_col": f"{col:.1f}"}
                                  for nucleus, area, row, col in table)
-        if progress is not None:
-            progress.add(1)
+        progress.add(1)
     _write_csv(out / SUMMARY_CSV, SUMMARY_COLUMNS, summary_rows)
     _write_csv(out / INSTANCES_CSV, INSTANCE_COLUMNS, instance_rows)
     seconds = time.perf_counter() - started

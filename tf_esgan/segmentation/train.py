@@ -24,6 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from tf_esgan.console import fit_verbosity
 from tf_esgan.data.datasets import list_samples, load_pair, split_samples_by_group
 from tf_esgan.io_utils import atomic_path
 from tf_esgan.models.precision import resolve_dtype_policy
@@ -174,7 +175,7 @@ def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
         callbacks = [_EpochCheckpoint(folder),
                      keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch")]
         model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                  callbacks=callbacks, verbose=verbose, shuffle=False)
+                  callbacks=callbacks, verbose=fit_verbosity(verbose == 1), shuffle=False)
         _save_model(model, final_path)
     if not (folder / evaluate.WATERSHED_FILE).exists() or initial_epoch < config.epochs:
         tuned, score = _tune(model, samples, config.tune_images)

@@ -15,8 +15,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from tf_esgan.errors import UserError
 
-class VersionExistsError(FileExistsError):
+
+class VersionExistsError(UserError, FileExistsError):
     """The requested model version is already exported (pass overwrite=True to replace it)."""
 
 

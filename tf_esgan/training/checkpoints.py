@@ -17,11 +17,13 @@ from typing import Callable
 import tensorflow as tf
 from google.protobuf import text_format
 
+from tf_esgan.errors import UserError
+
 CHECKPOINT_DIR = "checkpoints"
 PREFIX = "ckpt"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """No checkpoint of a run could be read, or a new one could not be written."""
 
 

@@ -24,6 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_esgan.console import progress_bar
+from tf_esgan.errors import UserError
 from tf_esgan.data.datasets import Sample, list_samples, split_samples_by_group
 from tf_esgan.data.pipeline import PipelineConfig, make_dataset
 from tf_esgan.metrics.image_quality import ssim
@@ -39,7 +41,7 @@ VALIDATION_IMAGES = 4  # rows of the per-epoch image grid
 ADAM_BETA_1 = 0.5  # pix2pix's Adam momentum, used by the paper's code base
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """A loss became NaN or infinite; training stopped before writing a checkpoint."""
 
 
@@ -200,7 +202,7 @@ def _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_p
         current_epoch, done = int(epoch.numpy()), int(epoch_step.numpy())
         dataset = distributed.distribute(
             _epoch_dataset(train, config, current_epoch, steps_per_epoch, done), strategy)
-        progress = (keras.utils.Progbar(steps_per_epoch, stateful_metrics=LOSS_NAMES)
+        progress = (progress_bar(steps_per_epoch, stateful_metrics=LOSS_NAMES)
                     if chief and config.verbose else None)
         if progress is not None:
             say(f"epoch {current_epoch + 1}/{config.epochs}")

@@ -14,12 +14,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tf_esgan.errors import UserError
 from tf_esgan.io_utils import atomic_path
 
 CONFIG_FILE = "config.json"
 
 
-class ConfigMismatchError(ValueError):
+class ConfigMismatchError(UserError, ValueError):
     """The model dir holds a run whose config differs from the requested one."""
 
 

@@ -6,8 +6,9 @@ figures, metrics.json and the exported generator. --train_seconds=180 trains a s
 model on the crops first and uses it instead of the shipped generator.
 """
 
-from absl import app, flags
+from absl import flags
 
+from tf_esgan.cli.app import build_config, run_command
 from tf_esgan.demo import DemoConfig, run_demo
 
 _OUT = flags.DEFINE_string("out", "demo_out", "Folder for the figures, synthetic pairs, metrics and model.")
@@ -29,9 +30,8 @@ _DTYPE_POLICY = flags.DEFINE_enum("dtype_policy", DemoConfig.dtype_policy,
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    config = DemoConfig(out_dir=_OUT.value, model=_MODEL.value, segnet=_SEGNET.value, num_masks=_NUM_MASKS.value, preset=_PRESET.value,
+    del argv  # run_command refuses positional arguments
+    config = build_config(DemoConfig, out_dir=_OUT.value, model=_MODEL.value, segnet=_SEGNET.value, num_masks=_NUM_MASKS.value, preset=_PRESET.value,
                         seed=_SEED.value, train_seconds=_TRAIN_SECONDS.value,
                         generator_base_filters=_G_FILTERS.value, discriminator_base_filters=_D_FILTERS.value,
                         norm=_NORM.value, upsampling=_UPSAMPLING.value, dtype_policy=_DTYPE_POLICY.value)
@@ -47,7 +47,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_command(main, "esgan-demo")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,17 @@ stdout; progress goes to stderr).
 import sys
 from pathlib import Path
 
-from absl import app, flags
+from absl import flags
 
+from tf_esgan.cli.app import fail, run_command
+from tf_esgan.errors import ConfigError
+
+from tf_esgan import serving
 from tf_esgan.models.variants import VARIANTS, get_variant
+from tf_esgan.pretrained.registry import pretrained_name
+from tf_esgan.segmentation.segnet_loading import load_segnet
+from tf_esgan.serving import generator_export, segnet_export
+from tf_esgan.training.generator_loading import load_generator, load_keras_model
 
 _KIND = flags.DEFINE_enum("kind", "generator", ["generator", "segnet"], "Which network to export.")
 _MODEL = flags.DEFINE_string(
@@ -37,13 +45,6 @@ flags.mark_flags_as_required(["model", "export_base"])
 
 
 def _export(model: str):
-    # Imported here so `--help` does not wait for TensorFlow.
-    from tf_esgan import serving
-    from tf_esgan.pretrained.registry import pretrained_name
-    from tf_esgan.segmentation.segnet_loading import load_segnet
-    from tf_esgan.serving import generator_export, segnet_export
-    from tf_esgan.training.generator_loading import load_generator, load_keras_model
-
     options = dict(version=_VERSION.value, overwrite=_OVERWRITE.value)
     if _KIND.value == "segnet":
         segnet, _ = load_segnet(model)
@@ -52,10 +53,10 @@ def _export(model: str):
     if pretrained_name(model) is not None or Path(model).is_dir():
         generator, conditioning = load_generator(model, log=lambda message: print(message, file=sys.stderr))
         if _VARIANT.value and get_variant(_VARIANT.value).conditioning != conditioning:
-            raise ValueError(f"--variant={_VARIANT.value} disagrees with {model} (conditioning {conditioning!r})")
+            raise ConfigError(f"--variant={_VARIANT.value} disagrees with {model} (conditioning {conditioning!r})")
     else:
         if not _VARIANT.value:
-            raise app.UsageError("--variant is required to export a `.keras` generator")
+            fail("esgan-export", "--variant is required to export a `.keras` generator")
         generator = load_keras_model(model)
         conditioning = get_variant(_VARIANT.value).conditioning
     return serving.export_generator(generator, _EXPORT_BASE.value, conditioning=conditioning, **options,
@@ -63,21 +64,14 @@ def _export(model: str):
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from tf_esgan.serving import VersionExistsError
-
-    try:
-        version_dir = _export(_MODEL.value)
-    except (FileNotFoundError, VersionExistsError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    del argv  # run_command refuses positional arguments
+    version_dir = _export(_MODEL.value)
     print(version_dir)
     return 0
 
 
 def run() -> None:
-    app.run(main)
+    run_command(main, "esgan-export")
 
 
 if __name__ == "__main__":

@@ -7,15 +7,13 @@ Rerunning the same command after an interruption writes only the missing pairs; 
 result is identical to an uninterrupted run (same seed and batch size).
 """
 
-import sys
 
-from absl import app, flags
+from absl import flags
 
-from tf_esgan.data.datasets import DatasetError
+from tf_esgan.cli.app import build_config, run_command
+
 from tf_esgan.data.masks import PRESETS
 from tf_esgan.synthesis import SynthesisConfig, synthesize
-from tf_esgan.training.checkpoints import CheckpointError
-from tf_esgan.training.run_dir import ConfigMismatchError
 
 _MODEL = flags.DEFINE_string("model", None, "pretrained:NAME, an esgan-train run folder, or a .keras generator file.")
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Output dataset folder (images/, masks/).")
@@ -31,21 +29,16 @@ flags.mark_flags_as_required(["model", "out_dir", "num_images"])
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    try:
-        config = SynthesisConfig(model=_MODEL.value, out_dir=_OUT_DIR.value, num_images=_NUM_IMAGES.value,
-                                 preset=_PRESET.value, seed=_SEED.value, batch_size=_BATCH_SIZE.value,
-                                 conditioning=_CONDITIONING.value)
-        synthesize(config, verbose=0 if _QUIET.value else 1)
-    except (ValueError, DatasetError, ConfigMismatchError, CheckpointError, OSError) as error:
-        print(f"esgan-synthesize: error: {error}", file=sys.stderr)
-        return 1
+    del argv  # run_command refuses positional arguments
+    config = build_config(SynthesisConfig, model=_MODEL.value, out_dir=_OUT_DIR.value,
+                          num_images=_NUM_IMAGES.value, preset=_PRESET.value, seed=_SEED.value,
+                          batch_size=_BATCH_SIZE.value, conditioning=_CONDITIONING.value)
+    synthesize(config, verbose=0 if _QUIET.value else 1)
     return 0
 
 
 def run() -> None:
-    app.run(main)
+    run_command(main, "esgan-synthesize")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """esgan-reproduce: GAN variants, Table 1, synthesis, SegNet R/R*/S/S*, Table 2, over seeds."""
 
-from absl import app, flags
+from absl import flags
 
+from tf_esgan.cli.app import build_config, run_command
 from tf_esgan.reproduce.budgets import BUDGETS
 from tf_esgan.reproduce.pipeline import ReproduceConfig, run_reproduction
 
@@ -21,9 +22,8 @@ _PRESET = flags.DEFINE_string("preset", "", "Nuclei preset of the synthetic mask
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    config = ReproduceConfig(dataset=_DATASET.value, out_dir=_OUT_DIR.value, budget=_BUDGET.value,
+    del argv  # run_command refuses positional arguments
+    config = build_config(ReproduceConfig, dataset=_DATASET.value, out_dir=_OUT_DIR.value, budget=_BUDGET.value,
                              datasets_root=_DATASETS_ROOT.value, test_fraction=_TEST_FRACTION.value,
                              seed=_SEED.value, seeds=_SEEDS.value, preset=_PRESET.value)
     print(f"esgan-reproduce: {config}", flush=True)
@@ -31,7 +31,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    run_command(main, "esgan-reproduce")
 
 
 if __name__ == "__main__":

@@ -8,14 +8,13 @@ Rerunning the same command resumes after the last finished epoch (a larger --epo
 extends a finished run). Then score it with esgan-evaluate-segnet --model_dir=...
 """
 
-import sys
 
-from absl import app, flags
+from absl import flags
 
-from tf_esgan.data.datasets import DatasetError
+from tf_esgan.cli.app import build_config, run_command
+
 from tf_esgan.segmentation.data import TRAIN_SETS
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
-from tf_esgan.training.run_dir import ConfigMismatchError
 
 _TRAIN_SET = flags.DEFINE_enum("train_set", "R", list(TRAIN_SETS),
                                "R: real train split; R*: R + classical augmentation; "
@@ -42,26 +41,22 @@ flags.mark_flags_as_required(["dataset_dir", "model_dir"])
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    try:
-        config = SegNetTrainConfig(
-            train_set=_TRAIN_SET.value, dataset_dir=_DATASET_DIR.value, synthetic_dir=_SYNTHETIC_DIR.value,
-            epochs=_EPOCHS.value, steps_per_epoch=_STEPS_PER_EPOCH.value, batch_size=_BATCH_SIZE.value,
-            crop_size=_CROP_SIZE.value, learning_rate=_LEARNING_RATE.value, base_filters=_BASE_FILTERS.value,
-            dtype_policy=_DTYPE_POLICY.value, seed=_SEED.value, split_seed=_SPLIT_SEED.value,
-            test_fraction=_TEST_FRACTION.value, tune_images=_TUNE_IMAGES.value)
-        model_path = train_segnet(config, _MODEL_DIR.value, overwrite=_OVERWRITE.value,
-                                  verbose=2 if _QUIET.value else 1)
-    except (ValueError, DatasetError, ConfigMismatchError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    del argv  # run_command refuses positional arguments
+    config = build_config(
+        SegNetTrainConfig,
+        train_set=_TRAIN_SET.value, dataset_dir=_DATASET_DIR.value, synthetic_dir=_SYNTHETIC_DIR.value,
+        epochs=_EPOCHS.value, steps_per_epoch=_STEPS_PER_EPOCH.value, batch_size=_BATCH_SIZE.value,
+        crop_size=_CROP_SIZE.value, learning_rate=_LEARNING_RATE.value, base_filters=_BASE_FILTERS.value,
+        dtype_policy=_DTYPE_POLICY.value, seed=_SEED.value, split_seed=_SPLIT_SEED.value,
+        test_fraction=_TEST_FRACTION.value, tune_images=_TUNE_IMAGES.value)
+    model_path = train_segnet(config, _MODEL_DIR.value, overwrite=_OVERWRITE.value,
+                              verbose=2 if _QUIET.value else 1)
     print(f"model: {model_path}")
     return 0
 
 
 def run() -> None:
-    app.run(main)
+    run_command(main, "esgan-train-segnet")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ then 1 (the others are still done), else 0.
 
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from tf_esgan.cli.app import build_config, run_command
 
 from tf_esgan.segmentation.segment_images import SegmentConfig, segment_images
 from tf_esgan.segmentation.tiled_prediction import DEFAULT_MARGIN, DEFAULT_TILE_SIZE
@@ -31,19 +33,15 @@ flags.mark_flags_as_required(["model", "out_dir"])
 
 
 def main(argv: list[str]) -> int:
-    try:
-        config = SegmentConfig(model=_MODEL.value, inputs=(*_INPUT.value, *argv[1:]), out_dir=_OUT_DIR.value,
-                               tile_size=_TILE_SIZE.value, tile_margin=_TILE_MARGIN.value)
-        summary = segment_images(config, verbose=int(sys.stdout.isatty() and not _QUIET.value),
-                                 warn=lambda line: print(f"esgan-segment: {line}", file=sys.stderr, flush=True))
-    except (ValueError, FileNotFoundError) as error:
-        print(f"esgan-segment: error: {error}", file=sys.stderr)
-        return 1
+    config = build_config(SegmentConfig, model=_MODEL.value, inputs=(*_INPUT.value, *argv[1:]),
+                          out_dir=_OUT_DIR.value, tile_size=_TILE_SIZE.value, tile_margin=_TILE_MARGIN.value)
+    summary = segment_images(config, verbose=0 if _QUIET.value else 1,
+                             warn=lambda line: print(f"esgan-segment: {line}", file=sys.stderr, flush=True))
     return 1 if summary.skipped else 0
 
 
 def run() -> None:
-    app.run(main)
+    run_command(main, "esgan-segment", positional_arguments=True)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,12 @@
 Exit status 1 if any file could not be converted (the others are still written).
 """
 
-import sys
 
-from absl import app, flags
+from absl import flags
+
+from tf_esgan.cli.app import run_command
 
 from tf_esgan.data.convert import convert_dataset
-from tf_esgan.data.datasets import DatasetError
 from tf_esgan.data.source_formats import FORMATS
 
 _FORMAT = flags.DEFINE_enum("format", None, sorted(FORMATS),
@@ -30,20 +30,15 @@ def _print_progress(done: int, total: int, message: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    try:
-        summary = convert_dataset(format=_FORMAT.value, source=_SOURCE.value, out=_OUT.value,
-                                  progress=None if _QUIET.value else _print_progress)
-    except DatasetError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    del argv  # run_command refuses positional arguments
+    summary = convert_dataset(format=_FORMAT.value, source=_SOURCE.value, out=_OUT.value,
+                              progress=None if _QUIET.value else _print_progress)
     print(summary.format_report())
     return 1 if summary.failures else 0
 
 
 def run() -> None:
-    app.run(main)
+    run_command(main, "esgan-prepare")
 
 
 if __name__ == "__main__":

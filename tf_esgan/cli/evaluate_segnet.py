@@ -13,11 +13,11 @@ has no run folder, so its report is only printed unless --report is given).
 """
 
 import json
-import sys
 
-from absl import app, flags
+from absl import flags
 
-from tf_esgan.data.datasets import DatasetError
+from tf_esgan.cli.app import fail, run_command
+
 from tf_esgan.segmentation.evaluate import SPLITS, evaluate_run
 
 _MODEL = flags.DEFINE_string("model", None, "pretrained:NAME or the folder of a finished esgan-train-segnet run.")
@@ -33,22 +33,17 @@ _REPORT = flags.DEFINE_string("report", None, "JSON report to write (default: se
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    del argv  # run_command refuses positional arguments
     if bool(_MODEL.value) == bool(_MODEL_DIR.value):
-        raise app.UsageError("give exactly one of --model and --model_dir")
-    try:
-        report = evaluate_run(_MODEL.value or _MODEL_DIR.value, dataset_dir=_DATASET_DIR.value,
-                              split=_SPLIT.value, test_dir=_TEST_DIR.value, report_path=_REPORT.value)
-    except (ValueError, DatasetError, FileNotFoundError) as error:
-        print(f"esgan-evaluate-segnet: error: {error}", file=sys.stderr)
-        return 1
+        fail("esgan-evaluate-segnet", "give exactly one of --model and --model_dir")
+    report = evaluate_run(_MODEL.value or _MODEL_DIR.value, dataset_dir=_DATASET_DIR.value,
+                          split=_SPLIT.value, test_dir=_TEST_DIR.value, report_path=_REPORT.value)
     print(json.dumps(report, indent=2))
     return 0
 
 
 def run() -> None:
-    app.run(main)
+    run_command(main, "esgan-evaluate-segnet")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Clients for the served models: TF Serving's REST predict API, and gRPC.
 
-    python -m export.client --mask=mask.png --out=generated.png                # REST, from_mask
-    python -m export.client --skeleton_map=map.npy --out=generated.png        # REST, serving_default
-    python -m export.client --protocol=grpc --server=localhost:8500 --mask=mask.png --out=x.png
+    python -m tf_esgan.cli.serving_client --mask=mask.png --out=generated.png                # REST, from_mask
+    python -m tf_esgan.cli.serving_client --skeleton_map=map.npy --out=generated.png        # REST, serving_default
+    python -m tf_esgan.cli.serving_client --protocol=grpc --server=localhost:8500 --mask=mask.png --out=x.png
 
 REST (https://www.tensorflow.org/tfx/serving/api_rest): POST
 `/v1/models/<name>[/versions/<v>]:predict` with {"signature_name": ..., "instances": [...]}
@@ -137,43 +137,3 @@ def grpc_predict(server: str, model_name: str, inputs: Mapping[str, np.ndarray],
                                                 ("grpc.max_receive_message_length", limit)]) as channel:
         response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout)
     return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
-
-
-def main(argv: list[str]) -> int:
-    from absl import app, flags
-
-    from tf_esgan.data.image_io import read_mask, write_image
-
-    del argv
-    values = flags.FLAGS
-    if bool(values.mask) == bool(values.skeleton_map):
-        raise app.UsageError("give exactly one of --mask (PNG label map or binary mask) or --skeleton_map (.npy)")
-    if values.mask:
-        signature, inputs = "from_mask", {"mask": read_mask(values.mask)[None].astype(np.int32)}
-    else:
-        condition = np.load(values.skeleton_map).astype(np.float32)
-        signature, inputs = "serving_default", {"skeleton_map": condition.reshape(1, *condition.shape[:2], -1)}
-    if values.protocol == "grpc":
-        outputs = grpc_predict(values.server, values.model_name, inputs, signature_name=signature)
-    else:
-        outputs = rest_predict(values.server, values.model_name, inputs, output_names=("image",),
-                               signature_name=signature, dtypes={"image": np.uint8})
-    write_image(values.out, outputs["image"][0].astype(np.uint8))
-    print(values.out)
-    return 0
-
-
-def run() -> None:
-    from absl import app, flags
-
-    flags.DEFINE_enum("protocol", "rest", ["rest", "grpc"], "TF Serving API to call.")
-    flags.DEFINE_string("server", "localhost:8501", "host:port (REST 8501, gRPC 8500 by default).")
-    flags.DEFINE_string("model_name", "esgan_generator", "Served model name.")
-    flags.DEFINE_string("mask", None, "Instance label map or binary mask PNG -> signature from_mask.")
-    flags.DEFINE_string("skeleton_map", None, ".npy conditioning map [H, W] or [H, W, 1] -> serving_default.")
-    flags.DEFINE_string("out", "generated.png", "Where to write the returned RGB image.")
-    app.run(main)
-
-
-if __name__ == "__main__":
-    run()

@@ -8,19 +8,17 @@ finished run). Watch it with `tensorboard --logdir runs/enhanced/logs`.
 """
 
 import dataclasses
-import sys
 
-from absl import app, flags
+from absl import flags
 
-from tf_esgan.data.datasets import DatasetError
+from tf_esgan.cli.app import build_config, run_command
+
 from tf_esgan.models.generator import UPSAMPLINGS
 from tf_esgan.models.normalization import NORMALIZATIONS
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY, DTYPE_POLICIES
 from tf_esgan.models.variants import VARIANTS
-from tf_esgan.training.checkpoints import CheckpointError
 from tf_esgan.training.gan_config import STRATEGIES, TrainConfig
-from tf_esgan.training.gan_trainer import NonFiniteLossError, train_and_evaluate
-from tf_esgan.training.run_dir import ConfigMismatchError
+from tf_esgan.training.gan_trainer import train_and_evaluate
 
 _DEFAULTS = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
 
@@ -61,29 +59,25 @@ flags.mark_flags_as_required(["dataset_dir", "model_dir"])
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    try:
-        config = TrainConfig(
-            dataset_dir=_DATASET_DIR.value, model_dir=_MODEL_DIR.value, variant=_VARIANT.value,
-            epochs=_EPOCHS.value, steps_per_epoch=_STEPS_PER_EPOCH.value, batch_size=_BATCH_SIZE.value,
-            learning_rate=_LEARNING_RATE.value, l1_weight=_L1_WEIGHT.value, beta=_BETA.value, lam=_LAMBDA.value,
-            image_size=_IMAGE_SIZE.value, generator_base_filters=_G_FILTERS.value, generator_depth=_G_DEPTH.value,
-            discriminator_base_filters=_D_FILTERS.value, norm=_NORM.value, upsampling=_UPSAMPLING.value,
-            dropout_rate=_DROPOUT.value, dtype_policy=_DTYPE_POLICY.value, split_seed=_SPLIT_SEED.value,
-            test_fraction=_TEST_FRACTION.value, seed=_SEED.value,
-            jit_compile=_XLA.value, strategy=_STRATEGY.value, checkpoint_every_steps=_CHECKPOINT_EVERY.value,
-            keep_checkpoints=_KEEP.value, max_train_seconds=_MAX_SECONDS.value, overwrite=_OVERWRITE.value,
-            verbose=0 if _QUIET.value else 1)
-        train_and_evaluate(config)
-    except (ValueError, DatasetError, ConfigMismatchError, CheckpointError, NonFiniteLossError) as error:
-        print(f"esgan-train: error: {error}", file=sys.stderr)
-        return 1
+    del argv  # run_command refuses positional arguments
+    config = build_config(
+        TrainConfig,
+        dataset_dir=_DATASET_DIR.value, model_dir=_MODEL_DIR.value, variant=_VARIANT.value,
+        epochs=_EPOCHS.value, steps_per_epoch=_STEPS_PER_EPOCH.value, batch_size=_BATCH_SIZE.value,
+        learning_rate=_LEARNING_RATE.value, l1_weight=_L1_WEIGHT.value, beta=_BETA.value, lam=_LAMBDA.value,
+        image_size=_IMAGE_SIZE.value, generator_base_filters=_G_FILTERS.value, generator_depth=_G_DEPTH.value,
+        discriminator_base_filters=_D_FILTERS.value, norm=_NORM.value, upsampling=_UPSAMPLING.value,
+        dropout_rate=_DROPOUT.value, dtype_policy=_DTYPE_POLICY.value, split_seed=_SPLIT_SEED.value,
+        test_fraction=_TEST_FRACTION.value, seed=_SEED.value,
+        jit_compile=_XLA.value, strategy=_STRATEGY.value, checkpoint_every_steps=_CHECKPOINT_EVERY.value,
+        keep_checkpoints=_KEEP.value, max_train_seconds=_MAX_SECONDS.value, overwrite=_OVERWRITE.value,
+        verbose=0 if _QUIET.value else 1)
+    train_and_evaluate(config)
     return 0
 
 
 def run() -> None:
-    app.run(main)
+    run_command(main, "esgan-train")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ default): every pair in it is re-synthesized from its mask and scored. --split=t
 instead picks the slide-grouped split of --seed and --test_fraction.
 """
 
-from absl import app, flags
+from absl import flags
 
+from tf_esgan.cli.app import build_config, run_command
 from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
 
 _MODEL = flags.DEFINE_string("model", None, "pretrained:NAME, esgan-train run folder or .keras generator.", required=True)
@@ -28,16 +29,16 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 8, "Generator batch size (tiles
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    evaluate_generator(EvaluationConfig(
+    del argv  # run_command refuses positional arguments
+    evaluate_generator(build_config(
+        EvaluationConfig,
         model=_MODEL.value, dataset_dir=_DATASET_DIR.value, out_dir=_OUT_DIR.value,
         conditioning=_CONDITIONING.value, split=_SPLIT.value, test_fraction=_TEST_FRACTION.value,
         seed=_SEED.value, segnet_dir=_SEGNET_DIR.value, method=_METHOD.value, batch_size=_BATCH_SIZE.value))
 
 
 def run():
-    app.run(main)
+    run_command(main, "esgan-evaluate")
 
 
 if __name__ == "__main__":
