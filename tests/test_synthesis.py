@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tf_esgan import synthesis
+from tf_esgan.data import pair_formats
 from tf_esgan.data.datasets import list_samples
 from tf_esgan.data.image_io import read_image, read_mask
 from tf_esgan.models.networks import NetworkConfig, build_networks
@@ -57,7 +58,7 @@ def test_same_seed_same_files_and_canonical_layout(generator_file, tmp_path):
 def test_interrupted_run_completes_identically_without_duplicates(generator_file, tmp_path, monkeypatch):
     job(generator_file, tmp_path / "whole", 7)
     calls = {"count": 0}
-    original = synthesis.write_image
+    original = pair_formats.write_image
 
     def write_then_die(path, image):
         calls["count"] += 1
@@ -65,10 +66,10 @@ def test_interrupted_run_completes_identically_without_duplicates(generator_file
             raise KeyboardInterrupt  # killed after writing the 5th mask, before its image
         original(path, image)
 
-    monkeypatch.setattr(synthesis, "write_image", write_then_die)
+    monkeypatch.setattr(pair_formats, "write_image", write_then_die)
     with pytest.raises(KeyboardInterrupt):
         job(generator_file, tmp_path / "resumed", 7)
-    monkeypatch.setattr(synthesis, "write_image", original)
+    monkeypatch.setattr(pair_formats, "write_image", original)
     assert len(list((tmp_path / "resumed" / "images").glob("*.png"))) == 4
     again = job(generator_file, tmp_path / "resumed", 7)
     assert again == {**again, "written": 3, "skipped": 4}

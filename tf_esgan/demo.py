@@ -84,7 +84,7 @@ def _train(config: DemoConfig, out: Path, progress):
         generator_base_filters=config.generator_base_filters,
         discriminator_base_filters=config.discriminator_base_filters, norm=config.norm,
         upsampling=config.upsampling, dtype_policy=config.dtype_policy,
-        max_train_seconds=config.train_seconds, verbose=0)
+        max_train_seconds=config.train_seconds, verbose=1)
     progress(f"training the enhanced model for {config.train_seconds:.0f} s (TensorBoard: {out / 'run' / 'logs'})")
     return train_and_evaluate(train_config, log=progress)
 
@@ -160,7 +160,8 @@ def run_demo(config: DemoConfig, *, progress=print) -> dict:
     progress(f"synthesizing {config.num_masks} image/mask pairs from random {config.preset} masks")
     synthesis.synthesize(synthesis.SynthesisConfig(
         model=str(out / "run") if result else config.model, out_dir=str(synthetic_dir),
-        num_images=config.num_masks, preset=config.preset, seed=config.seed, batch_size=4, conditioning=kind),
+        num_images=config.num_masks, preset=config.preset, seed=config.seed, batch_size=4, conditioning=kind,
+        overwrite=True),  # a rerun may have trained on: the set always shows this run's generator
         generator=generator, verbose=0, log=progress)
     synthetic_samples = list_samples(synthetic_dir)
     synthetic_rows = [(sample.id, read_mask(sample.mask_path), None) for sample in synthetic_samples]

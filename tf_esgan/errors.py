@@ -14,3 +14,13 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
     """A flag or config value is out of range or inconsistent (the message names it)."""
+
+
+class ModelLoadError(UserError, ValueError):
+    """A model argument names something that is not a model of the kind needed (the
+    message says what it is and what was expected)."""
+
+
+class ModelNotFoundError(UserError, FileNotFoundError):
+    """A model argument names a missing file or an unfinished run (the message names the
+    missing file)."""

@@ -1,12 +1,14 @@
 """Synthesis at scale: random nuclei masks -> conditioning maps -> images, as a dataset.
 
-Writes `<out_dir>/images/<id>.png` and `<out_dir>/masks/<id>.png` (the canonical layout,
-so segmentation training reads it directly) with ids `synthetic_000000`, ... Every file
-is written atomically (temporary file, then rename). Image `i` depends only on
-(seed, i): its mask comes from `np.random.default_rng([seed, i])` and batches cover
-fixed index blocks [k * batch_size, (k + 1) * batch_size), so a rerun after an
-interruption skips the finished pairs and writes exactly the files an uninterrupted run
-would have written.
+Writes pairs with ids `synthetic_000000`, ... in one of `pair_formats.PAIR_FORMATS`: by
+default `<out_dir>/images/<id>.png` and `<out_dir>/masks/<id>.png` (the canonical layout,
+so segmentation training reads it directly), or the layouts StarDist, Cellpose and
+HoVer-Net train on. Every file is written atomically (temporary file, then rename).
+Image `i` depends only on (seed, i): its mask comes from `np.random.default_rng([seed, i])`
+and batches cover fixed index blocks [k * batch_size, (k + 1) * batch_size), so a rerun
+after an interruption skips the finished pairs and writes exactly the files an
+uninterrupted run would have written. One process writes a set at a time (`run_lock`),
+and a set is only extended by the generator weights that made it (`synthetic_set`).
 """
 
 from __future__ import annotations
@@ -20,16 +22,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_esgan import synthetic_set
 from tf_esgan.console import progress_bar
 from tf_esgan.data import masks, skeleton
-from tf_esgan.data.datasets import IMAGES_DIR, MASKS_DIR
-from tf_esgan.data.image_io import write_image, write_mask
+from tf_esgan.data.pair_formats import PAIR_FORMATS, pair_paths, write_pair
 from tf_esgan.models.inference import generate
+from tf_esgan.run_lock import run_lock
+from tf_esgan.synthetic_set import ID_FORMAT
 from tf_esgan.training.generator_loading import load_generator
-from tf_esgan.training.run_dir import prepare_run_dir
+from tf_esgan.training.run_dir import config_to_dict
 from tf_esgan.viz.synthetic_pairs import GRID_SIDE, save_synthetic_pairs_figure
-
-ID_FORMAT = "synthetic_{:06d}"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -39,13 +41,17 @@ class SynthesisConfig:
     Attributes:
       model: `pretrained:NAME`, an `esgan-train` run folder (config.json + checkpoints/) or a
         `.keras` generator.
-      out_dir: output dataset folder (images/, masks/ and config.json are created).
-      num_images: pairs wanted in total (a rerun with a larger value adds more).
+      out_dir: output dataset folder (the pair files of `format` and config.json).
+      num_images: pairs wanted in total (a rerun with a larger value adds more, with
+        the same generator weights only).
       preset: nuclei size/density preset of `masks.PRESETS`.
       seed: the masks (and so the images) of the whole set.
       batch_size: generator batch; keep it when resuming for bit-identical images.
       conditioning: "binary", "distance" or "skeleton"; "" = the run's variant (required
         for a `.keras` file).
+      format: file layout of the pairs, one of `pair_formats.PAIR_FORMATS`.
+      overwrite: delete the set already in `out_dir` (only the files synthesis wrote)
+        and start over, instead of refusing other weights or settings.
     """
 
     model: str
@@ -55,6 +61,8 @@ class SynthesisConfig:
     seed: int = 0
     batch_size: int = 8
     conditioning: str = ""
+    format: str = "canonical"
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         for name in ("num_images", "batch_size"):
@@ -65,6 +73,8 @@ class SynthesisConfig:
         if self.conditioning and self.conditioning not in skeleton.CONDITIONING_KINDS:
             raise ValueError(f"SynthesisConfig: `conditioning` must be one of {skeleton.CONDITIONING_KINDS} "
                              f"or empty, got {self.conditioning!r}")
+        if self.format not in PAIR_FORMATS:
+            raise ValueError(f"SynthesisConfig: `format` must be one of {PAIR_FORMATS}, got {self.format!r}")
 
 
 def random_pair(index: int, seed: int, size: int, preset: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -78,9 +88,8 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def _done(out: Path, index: int) -> bool:
-    name = ID_FORMAT.format(index) + ".png"
-    return (out / IMAGES_DIR / name).is_file() and (out / MASKS_DIR / name).is_file()
+def _done(out: Path, format: str, index: int) -> bool:
+    return all(path.is_file() for path in pair_paths(out, format, ID_FORMAT.format(index)))
 
 
 def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None, verbose: int = 1,
@@ -93,21 +102,33 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
         needs `config.conditioning`.
       verbose: 1 = progress bar.
     Raises:
-      ConfigMismatchError: `out_dir` was made with another model, seed, preset or conditioning.
+      ConfigMismatchError: `out_dir` was made with other generator weights, seed, preset,
+        conditioning or format (unless `config.overwrite`).
+      NotASyntheticSetError: `out_dir` holds files synthesis did not write (a real dataset).
+      FolderLockedError: another process is writing `out_dir`.
     """
+    step = None
     if generator is None:
         generator, kind = load_generator(config.model, config.conditioning, log=log)
+        step = synthetic_set.checkpoint_step(config.model)
     elif not config.conditioning:
         raise ValueError("synthesize: pass config.conditioning with an in-memory generator")
     else:
         kind = config.conditioning
+    record = {**config_to_dict(dataclasses.replace(config, conditioning=kind)),
+              synthetic_set.WEIGHTS_KEY: synthetic_set.weights_identity(generator, config.model, step=step)}
+    with run_lock(config.out_dir, what="synthetic set"):
+        # config.json stops a rerun from mixing two different sets in one folder.
+        synthetic_set.prepare(config.out_dir, record, overwrite=config.overwrite)
+        return _write_pairs(config, generator, kind, verbose, log)
+
+
+def _write_pairs(config: SynthesisConfig, generator: keras.Model, kind: str, verbose: int,
+                 log: Callable[[str], None]) -> dict:
     out = Path(config.out_dir)
-    # The folder's config.json stops a rerun from mixing two different sets in one folder.
-    prepare_run_dir(out, dataclasses.replace(config, conditioning=kind),
-                    ignore=("num_images", "batch_size", "out_dir"))
     size = int(generator.inputs[0].shape[1])
     infer = tf.function(lambda condition: generate(generator, condition), reduce_retracing=True)
-    todo = {index for index in range(config.num_images) if not _done(out, index)}
+    todo = {index for index in range(config.num_images) if not _done(out, config.format, index)}
     blocks = sorted({index // config.batch_size for index in todo})
     progress = progress_bar(config.num_images, unit_name="pair", enabled=bool(verbose))
     if len(todo) < config.num_images:
@@ -121,17 +142,16 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
         for index, (labels, _), image in zip(indices, pairs, images):
             if index >= config.num_images or index not in todo:
                 continue
-            name = ID_FORMAT.format(index) + ".png"
-            # Mask first: the image completes the pair, and a pair counts as done only
-            # when both exist.
-            write_mask(out / MASKS_DIR / name, labels)
-            write_image(out / IMAGES_DIR / name, image)
+            # Labels first: the last file of `pair_paths` completes the pair, and a pair
+            # counts as done only when all exist.
+            write_pair(out, config.format, ID_FORMAT.format(index), image, labels)
             written += 1
             progress.add(1)
     seconds = time.perf_counter() - started
     # Read back from disk, so a resumed run shows the files, not only this run's batches.
     figure = save_synthetic_pairs_figure(
-        out, [ID_FORMAT.format(index) for index in range(min(config.num_images, GRID_SIDE * GRID_SIDE))])
+        out, [ID_FORMAT.format(index) for index in range(min(config.num_images, GRID_SIDE * GRID_SIDE))],
+        format=config.format)
     summary = {"written": written, "skipped": config.num_images - len(todo), "seconds": round(seconds, 2),
                "out_dir": str(out), "figure": str(figure)}
     log(f"synthesized {written} pairs ({summary['skipped']} already there) into {out} in {seconds:.1f} s; "

@@ -301,17 +301,17 @@ def test_cli_converts_and_exits_nonzero_on_failures(tmp_path):
     source = tmp_path / "TNBC"
     _save(source / "Slide_01" / "01_1.png", np.zeros((4, 6, 3), np.uint8))
     _save(source / "GT_01" / "01_1.png", TNBC_GT)
-    result = _prepare("--format=tnbc", f"--source={source}", f"--out={tmp_path / 'out'}")
+    result = _prepare("--format=tnbc", f"--source={source}", f"--out_dir={tmp_path / 'out'}")
     assert result.returncode == 0, result.stderr
     assert "[1/1] 01_1: 6x4, 4 nuclei" in result.stdout
     assert "converted 1 image(s), 4 nuclei; 0 failure(s)" in result.stdout
     np.testing.assert_array_equal(_raw(tmp_path / "out" / "masks" / "01_1.png"), TNBC_LABELS)
     _save(source / "Slide_01" / "01_2.png", np.zeros((4, 6, 3), np.uint8))
-    result = _prepare("--format=tnbc", f"--source={source}", f"--out={tmp_path / 'out'}")
+    result = _prepare("--format=tnbc", f"--source={source}", f"--out_dir={tmp_path / 'out'}")
     assert result.returncode == 1 and "FAILED: " in result.stdout
 
 
 def test_cli_requires_flags():
     result = _prepare("--format=tnbc")
     assert result.returncode != 0
-    assert "--source" in result.stderr and "--out" in result.stderr
+    assert "--source" in result.stderr and "--out_dir" in result.stderr

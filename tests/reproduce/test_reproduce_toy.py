@@ -12,7 +12,7 @@ from tf_esgan.data.datasets import list_samples, split_samples_by_group
 from tf_esgan.data.image_io import read_image
 from tf_esgan.metrics.image_quality import ssim
 from tf_esgan.reproduce.budgets import BUDGETS, PAPER_TABLE2
-from tf_esgan.reproduce.pipeline import TRAINING_SETS, ReproduceConfig, run_reproduction
+from tf_esgan.reproduce.pipeline import TRAINING_SETS, ReproduceConfig, run_reproduction, stages_per_seed
 
 TOY = BUDGETS["toy"]
 SEEDS = (0, 1)
@@ -73,6 +73,11 @@ def test_every_seed_runs_every_stage_in_its_folder(toy_run):
     # Different seeds train different networks.
     assert result["seeds"][0]["table1"]["enhanced"]["ssim"] != result["seeds"][1]["table1"]["enhanced"]["ssim"]
     assert any(m.endswith("seed 2/2 (seed 1): SegNet S*: training") for m in messages)
+    # Stages are numbered over the whole run, and the count announced is the count run.
+    stage_lines = [m for m in messages if "] stage " in m]
+    total = 2 * stages_per_seed(TOY)
+    assert len(stage_lines) == total and f"stage {total}/{total}, seed 2/2" in stage_lines[-1]
+    assert "stage 1/" in stage_lines[0] and "GAN " in stage_lines[0]
 
 
 def test_held_out_split_is_the_base_seeds_for_every_seed(toy_run, small_tnbc):

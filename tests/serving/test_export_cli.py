@@ -19,7 +19,7 @@ from tf_esgan.training.run_dir import prepare_run_dir
 @pytest.fixture(autouse=True)
 def parsed_flags():
     if not flags.FLAGS.is_parsed():
-        flags.FLAGS(["esgan-export", "--model=x", "--export_base=x"])
+        flags.FLAGS(["esgan-export", "--model=x", "--out_dir=x"])
     yield
 
 
@@ -45,14 +45,14 @@ def test_exports_newest_checkpoint_of_a_run(tmp_path, capsys):
     for variable in generator.variables:  # the export must not see these weights
         variable.assign(tf.zeros_like(variable))
 
-    status, output = _run(capsys, model=config.model_dir, export_base=str(tmp_path / "serving"))
+    status, output = _run(capsys, model=config.model_dir, out_dir=str(tmp_path / "serving"))
     assert status == 0 and output.out.strip() == str(tmp_path / "serving" / "esgan_generator" / "1")
     loaded = tf.saved_model.load(output.out.strip())
     image = loaded.signatures["serving_default"](skeleton_map=tf.constant(condition))["image"].numpy()
     assert np.abs(image.astype(int) - np.round((expected + 1) * 127.5)).max() <= 1
     assert "restored from" in output.err and "variant sharp_gan" in output.err
 
-    status, output = _run(capsys, model=config.model_dir, export_base=str(tmp_path / "serving"),
+    status, output = _run(capsys, model=config.model_dir, out_dir=str(tmp_path / "serving"),
                           version=1)
     assert status == USAGE_ERROR_STATUS and "already exported" in output.err
 
@@ -61,14 +61,14 @@ def test_keras_files(tmp_path, capsys):
     segnet = build_segnet(SegNetConfig(base_filters=2))
     segnet.save(tmp_path / "segnet.keras")
     status, output = _run(capsys, kind="segnet", model=str(tmp_path / "segnet.keras"),
-                          export_base=str(tmp_path / "serving"), model_name="nuclei", version=7)
+                          out_dir=str(tmp_path / "serving"), model_name="nuclei", version=7)
     assert status == 0 and output.out.strip().endswith("nuclei/7")
     images = np.random.default_rng(1).integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
     served = tf.saved_model.load(output.out.strip()).signatures["serving_default"](image=tf.constant(images))
     np.testing.assert_allclose(served["distance"].numpy(), segnet(images).numpy()[..., 1], atol=1e-5)
 
     status, output = _run(capsys, model=str(tmp_path / "missing.keras"), variant="enhanced",
-                          export_base=str(tmp_path))
+                          out_dir=str(tmp_path))
     assert status == USAGE_ERROR_STATUS and "missing.keras: expected an existing `.keras` file" in output.err
 
 
@@ -76,7 +76,7 @@ def test_pretrained_generator_and_segnet(pretrained_env, tmp_path, capsys):
     from tf_esgan.models.inference import generate
     from tf_esgan.pretrained import load_generator, load_segnet
 
-    status, output = _run(capsys, model="pretrained:tiny", export_base=str(tmp_path / "serving"))
+    status, output = _run(capsys, model="pretrained:tiny", out_dir=str(tmp_path / "serving"))
     assert status == 0 and output.out.strip() == str(tmp_path / "serving" / "esgan_generator" / "1")
     assert "generator: pretrained 'tiny' (skeleton conditioning)" in output.err
     condition = np.random.default_rng(0).uniform(0, 2, (1, 32, 32, 1)).astype(np.float32)
@@ -84,14 +84,28 @@ def test_pretrained_generator_and_segnet(pretrained_env, tmp_path, capsys):
     expected = np.round((generate(load_generator("tiny")[0], condition).numpy() + 1) * 127.5)
     assert np.abs(served["image"].numpy().astype(int) - expected).max() <= 1
 
-    status, output = _run(capsys, kind="segnet", model="pretrained:tiny", export_base=str(tmp_path / "serving"))
+    status, output = _run(capsys, kind="segnet", model="pretrained:tiny", out_dir=str(tmp_path / "serving"))
     assert status == 0 and output.out.strip().endswith("segnet/1")
     images = np.random.default_rng(1).integers(0, 256, (1, 64, 32, 3), dtype=np.uint8)
     served = tf.saved_model.load(output.out.strip()).signatures["serving_default"](image=tf.constant(images))
     np.testing.assert_allclose(served["nucleus_probability"].numpy(), load_segnet("tiny")[0](images).numpy()[..., 0],
                                atol=1e-5)
 
-    status, output = _run(capsys, model="pretrained:tiny", variant="sharp_gan", export_base=str(tmp_path / "s"))
+    status, output = _run(capsys, model="pretrained:tiny", variant="sharp_gan", out_dir=str(tmp_path / "s"))
     assert status == USAGE_ERROR_STATUS and "--variant=sharp_gan disagrees with pretrained:tiny" in output.err
-    status, output = _run(capsys, kind="segnet", model="pretrained:nope", export_base=str(tmp_path / "s"))
+    status, output = _run(capsys, kind="segnet", model="pretrained:nope", out_dir=str(tmp_path / "s"))
     assert status == USAGE_ERROR_STATUS and "no pretrained segnet named 'nope'; available: pretrained:tiny" in output.err
+
+
+def test_old_flag_spelling_still_works_with_a_deprecation_line(tmp_path, capsys):
+    from tf_esgan.cli import app
+
+    argv = ["esgan-export", "--model=x", f"--export_base={tmp_path / 'old'}"]
+    try:
+        assert app._parse_flags("esgan-export", False, argv) == ["esgan-export"]
+        assert flags.FLAGS.out_dir == str(tmp_path / "old")
+        assert capsys.readouterr().err == ("esgan-export: --export_base is deprecated and will be removed in the "
+                                           "next release; use --out_dir\n")
+    finally:
+        flags.FLAGS(["esgan-export", "--model=x", "--out_dir=x"])
+        flags.FLAGS["export_base"].present = 0

@@ -90,6 +90,7 @@ def test_train_writes_scalars_images_config_and_checkpoints(tmp_path):
     assert full.returncode == 2, full.stderr[-2000:]
     assert "could not write the checkpoint of step 6" in full.stderr and "ckpt-4 is intact" in full.stderr
     assert tf.train.latest_checkpoint(str(run / "checkpoints")).endswith("ckpt-4")
+    assert not list((run / "checkpoints").glob("*_temp*"))  # the failed save's temporaries are gone
     assert tf.train.load_checkpoint(str(run / "checkpoints")).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 4
 
 

@@ -22,6 +22,7 @@ from absl import app, flags
 from absl import logging
 from absl.logging import converter
 
+from tf_esgan.cli import config_flags
 from tf_esgan.errors import ConfigError, UserError
 
 USAGE_ERROR_STATUS = 2
@@ -68,6 +69,27 @@ def build_config(factory: Callable, **values):
         raise ConfigError(str(error)) from None
 
 
+def define_deprecated_alias(old_name: str, name: str) -> None:
+    """Keeps `--old_name` working as `--name` for one release, with a line saying so.
+
+    The flag vocabulary (README, "Command-line tools"): `--model` reads a model
+    (pretrained:NAME, a run folder, a .keras file), `--model_dir` is the run folder a
+    trainer writes, `--dataset_dir` a canonical dataset read, `--out_dir` any other output
+    folder.
+    """
+    flags.DEFINE_alias(old_name, name)
+    flags.FLAGS[old_name].esgan_replacement = name
+
+
+def _warn_deprecated_aliases(command: str) -> None:
+    for name in flags.FLAGS:
+        flag = flags.FLAGS[name]
+        replacement = getattr(flag, "esgan_replacement", None)
+        if replacement and flag.present:
+            print(f"{command}: --{name} is deprecated and will be removed in the next release; "
+                  f"use --{replacement}", file=sys.stderr, flush=True)
+
+
 def _parse_flags(command: str, positional_arguments: bool, argv: list[str]) -> list[str]:
     try:
         remaining = flags.FLAGS(argv)
@@ -76,12 +98,19 @@ def _parse_flags(command: str, positional_arguments: bool, argv: list[str]) -> l
     if len(remaining) > 1 and not positional_arguments:
         fail(command, f"unexpected arguments {remaining[1:]}; every input is a --flag "
                       f"(see {command} --helpshort)")
+    _warn_deprecated_aliases(command)
     _quiet_python_loggers()
     return remaining
 
 
 def _quiet_python_loggers() -> None:
-    """TensorFlow's and Keras' Python INFO lines follow absl's verbosity (default WARNING)."""
+    """TensorFlow's and Keras' Python INFO lines follow absl's verbosity (default WARNING).
+
+    absl's own default under `app.run` is INFO, which prints TensorFlow internals such as
+    "Sharding callback duration" at every checkpoint; a user asks for them with -v 0.
+    """
+    if not flags.FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
     level = converter.absl_to_standard(logging.get_verbosity())
     for name in ("tensorflow", "keras", "absl"):
         python_logging.getLogger(name).setLevel(level)
@@ -91,14 +120,31 @@ def _guarded(command: str, main: Callable[[list[str]], int | None], argv: list[s
     try:
         return main(argv)
     except UserError as error:
-        fail(command, str(error))
+        message = str(error)
     except OSError as error:
         if not (isinstance(error, _ENVIRONMENT_ERRORS) or error.errno in _ENVIRONMENT_ERRNOS):
             raise
-        fail(command, describe_os_error(error))
+        message = describe_os_error(error)
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr, flush=True)
         sys.exit(INTERRUPTED_STATUS)
+    # Exits outside the `except` blocks: a SystemExit raised inside one would keep the
+    # error's traceback, and with it the job's TensorFlow objects, alive until the
+    # interpreter shuts down, where tf.data's threads then abort it (status 134).
+    fail(command, message)
+
+
+def _show_command_help(main: Callable) -> None:
+    """Makes --helpshort show the command's docstring and flags.
+
+    absl lists the flags of the module named by sys.argv[0]; a console script's wrapper
+    defines none, and generated flags are defined in `config_flags`.
+    """
+    module = sys.modules[main.__module__]
+    sys.modules["__main__"].__doc__ = module.__doc__
+    for source in (main.__module__, config_flags.__name__):
+        for flag in flags.FLAGS.get_flags_for_module(source):
+            flags.FLAGS.register_flag_by_module(sys.argv[0], flag)
 
 
 def call_main(command: str, main: Callable[[list[str]], int | None], argv: list[str]) -> int:
@@ -119,5 +165,6 @@ def run_command(main: Callable[[list[str]], int | None], command: str, *,
 
     Positional arguments are refused with a one-line error unless `positional_arguments`.
     """
+    _show_command_help(main)
     app.run(functools.partial(_guarded, command, main),
             flags_parser=functools.partial(_parse_flags, command, positional_arguments))

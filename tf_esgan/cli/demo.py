@@ -8,10 +8,10 @@ model on the crops first and uses it instead of the shipped generator.
 
 from absl import flags
 
-from tf_esgan.cli.app import build_config, run_command
+from tf_esgan.cli.app import build_config, define_deprecated_alias, run_command
 from tf_esgan.demo import DemoConfig, run_demo
 
-_OUT = flags.DEFINE_string("out", "demo_out", "Folder for the figures, synthetic pairs, metrics and model.")
+_OUT_DIR = flags.DEFINE_string("out_dir", "demo_out", "Folder for the figures, synthetic pairs, metrics and model.")
 _MODEL = flags.DEFINE_string("model", DemoConfig.model, "Generator: pretrained:NAME, a run folder or .keras file.")
 _SEGNET = flags.DEFINE_string("segnet", DemoConfig.segnet, "SegNet: pretrained:NAME or an esgan-train-segnet run.")
 _NUM_MASKS = flags.DEFINE_integer("num_masks", 8, "Synthetic image/mask pairs to generate.")
@@ -28,10 +28,11 @@ _UPSAMPLING = flags.DEFINE_enum("upsampling", DemoConfig.upsampling, ["transpose
 _DTYPE_POLICY = flags.DEFINE_enum("dtype_policy", DemoConfig.dtype_policy,
                                   ["auto", "float32", "mixed_bfloat16", "mixed_float16"], "Keras dtype policy.")
 
+define_deprecated_alias("out", "out_dir")
 
 def main(argv):
     del argv  # run_command refuses positional arguments
-    config = build_config(DemoConfig, out_dir=_OUT.value, model=_MODEL.value, segnet=_SEGNET.value, num_masks=_NUM_MASKS.value, preset=_PRESET.value,
+    config = build_config(DemoConfig, out_dir=_OUT_DIR.value, model=_MODEL.value, segnet=_SEGNET.value, num_masks=_NUM_MASKS.value, preset=_PRESET.value,
                         seed=_SEED.value, train_seconds=_TRAIN_SECONDS.value,
                         generator_base_filters=_G_FILTERS.value, discriminator_base_filters=_D_FILTERS.value,
                         norm=_NORM.value, upsampling=_UPSAMPLING.value, dtype_policy=_DTYPE_POLICY.value)

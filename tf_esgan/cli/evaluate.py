@@ -1,7 +1,7 @@
 """esgan-evaluate: SSIM, FSIM, GMSD (and AJI with a SegNet) of a generator, Table 1 layout.
 
     esgan-evaluate --model=runs/enhanced --dataset_dir=data/tnbc --split=test --out_dir=eval/tnbc
-    esgan-evaluate --model=pretrained:tnbc --segnet_dir=pretrained:tnbc \
+    esgan-evaluate --model=pretrained:tnbc --segnet=pretrained:tnbc \
         --dataset_dir=data/monuseg_test --out_dir=eval/monuseg_test      # external test set
 
 An external test set is a folder in the canonical layout (images/<id>.png, masks/<id>.png;
@@ -12,7 +12,7 @@ instead picks the slide-grouped split of --seed and --test_fraction.
 
 from absl import flags
 
-from tf_esgan.cli.app import build_config, run_command
+from tf_esgan.cli.app import build_config, define_deprecated_alias, run_command
 from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
 
 _MODEL = flags.DEFINE_string("model", None, "pretrained:NAME, esgan-train run folder or .keras generator.", required=True)
@@ -23,10 +23,11 @@ _CONDITIONING = flags.DEFINE_enum("conditioning", "", ["", "binary", "distance",
 _SPLIT = flags.DEFINE_enum("split", "all", ["all", "test", "train"], "Which pairs (slide-grouped split).")
 _TEST_FRACTION = flags.DEFINE_float("test_fraction", 0.3, "Test share of the split.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the split.")
-_SEGNET_DIR = flags.DEFINE_string("segnet_dir", "", "esgan-train-segnet run or pretrained:NAME for the AJI column.")
+_SEGNET = flags.DEFINE_string("segnet", "", "esgan-train-segnet run or pretrained:NAME for the AJI column.")
 _METHOD = flags.DEFINE_string("method", "", "Row name in table1.md.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 8, "Generator batch size (tiles).")
 
+define_deprecated_alias("segnet_dir", "segnet")
 
 def main(argv):
     del argv  # run_command refuses positional arguments
@@ -34,7 +35,7 @@ def main(argv):
         EvaluationConfig,
         model=_MODEL.value, dataset_dir=_DATASET_DIR.value, out_dir=_OUT_DIR.value,
         conditioning=_CONDITIONING.value, split=_SPLIT.value, test_fraction=_TEST_FRACTION.value,
-        seed=_SEED.value, segnet_dir=_SEGNET_DIR.value, method=_METHOD.value, batch_size=_BATCH_SIZE.value))
+        seed=_SEED.value, segnet_dir=_SEGNET.value, method=_METHOD.value, batch_size=_BATCH_SIZE.value))
 
 
 def run():

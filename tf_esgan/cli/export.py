@@ -1,12 +1,12 @@
 """esgan-export: write a generator or SegNet as a TF Serving model version.
 
-    esgan-export --model=runs/enhanced --export_base=serving_models
-    esgan-export --model=generator.keras --variant=enhanced --export_base=serving_models --version=2
-    esgan-export --kind=segnet --model=segnet.keras --export_base=serving_models
-    esgan-export --model=pretrained:tnbc --export_base=serving_models             # shipped model
-    esgan-export --kind=segnet --model=pretrained:tnbc --export_base=serving_models
+    esgan-export --model=runs/enhanced --out_dir=serving_models
+    esgan-export --model=generator.keras --variant=enhanced --out_dir=serving_models --version=2
+    esgan-export --kind=segnet --model=segnet.keras --out_dir=serving_models
+    esgan-export --model=pretrained:tnbc --out_dir=serving_models             # shipped model
+    esgan-export --kind=segnet --model=pretrained:tnbc --out_dir=serving_models
 
-Writes `<export_base>/<model_name>/<version>/` atomically (see tf_esgan/serving/); an
+Writes `<out_dir>/<model_name>/<version>/` atomically (see tf_esgan/serving/); an
 existing version is refused unless --overwrite. Prints the version directory (only it, on
 stdout; progress goes to stderr).
 """
@@ -16,8 +16,9 @@ from pathlib import Path
 
 from absl import flags
 
-from tf_esgan.cli.app import fail, run_command
+from tf_esgan.cli.app import define_deprecated_alias, fail, run_command
 from tf_esgan.errors import ConfigError
+from tf_esgan.io_utils import ensure_writable_dir
 
 from tf_esgan import serving
 from tf_esgan.models.variants import VARIANTS, get_variant
@@ -35,20 +36,21 @@ _VARIANT = flags.DEFINE_enum(
     "variant", None, sorted(VARIANTS),
     "Variant the generator was trained as (sets the conditioning map of `from_mask`). "
     "Required with a `.keras` generator; read from config.json or the pretrained record otherwise.")
-_EXPORT_BASE = flags.DEFINE_string("export_base", None, "TF Serving base folder (one folder per model).")
+_OUT_DIR = flags.DEFINE_string("out_dir", None, "TF Serving base folder (one folder per model, one per version inside).")
 _MODEL_NAME = flags.DEFINE_string("model_name", None,
                                   "Served model name; default esgan_generator or segnet.")
 _VERSION = flags.DEFINE_integer("version", None, "Version number; default: largest existing + 1.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing version.")
 
-flags.mark_flags_as_required(["model", "export_base"])
+define_deprecated_alias("export_base", "out_dir")
+flags.mark_flags_as_required(["model", "out_dir"])
 
 
 def _export(model: str):
     options = dict(version=_VERSION.value, overwrite=_OVERWRITE.value)
     if _KIND.value == "segnet":
         segnet, _ = load_segnet(model)
-        return serving.export_segnet(segnet, _EXPORT_BASE.value, **options,
+        return serving.export_segnet(segnet, _OUT_DIR.value, **options,
                                      model_name=_MODEL_NAME.value or segnet_export.DEFAULT_MODEL_NAME)
     if pretrained_name(model) is not None or Path(model).is_dir():
         generator, conditioning = load_generator(model, log=lambda message: print(message, file=sys.stderr))
@@ -59,12 +61,13 @@ def _export(model: str):
             fail("esgan-export", "--variant is required to export a `.keras` generator")
         generator = load_keras_model(model)
         conditioning = get_variant(_VARIANT.value).conditioning
-    return serving.export_generator(generator, _EXPORT_BASE.value, conditioning=conditioning, **options,
+    return serving.export_generator(generator, _OUT_DIR.value, conditioning=conditioning, **options,
                                     model_name=_MODEL_NAME.value or generator_export.DEFAULT_MODEL_NAME)
 
 
 def main(argv: list[str]) -> int:
     del argv  # run_command refuses positional arguments
+    ensure_writable_dir(_OUT_DIR.value, "--out_dir")  # before the model is loaded
     version_dir = _export(_MODEL.value)
     print(version_dir)
     return 0

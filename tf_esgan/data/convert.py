@@ -1,4 +1,5 @@
-"""Converting an original public release (TNBC, CPM-15/17, MoNuSeg) to the canonical layout.
+"""Converting an original public release (TNBC, CPM-15/17, MoNuSeg) or another tool's
+training set (StarDist, Cellpose, HoVer-Net patches) to the canonical layout.
 
 Writes `<out>/images/<id>.png` (8-bit RGB) and `<out>/masks/<id>.png` (16-bit instance
 labels 1..N). Every file is written atomically and read back to verify it. A bad pair
@@ -23,7 +24,7 @@ import numpy as np
 
 from tf_esgan.data.datasets import IMAGES_DIR, MASKS_DIR
 from tf_esgan.data.image_io import DatasetError, read_image, write_image, write_mask
-from tf_esgan.data.source_formats import FORMATS, SourcePair
+from tf_esgan.data.source_formats import FORMATS, IMAGE_READERS, SourcePair
 
 # progress(done, total, message) after each pair.
 ProgressFn = Callable[[int, int, str], None]
@@ -77,8 +78,8 @@ def _duplicate_id_problems(pairs: list[SourcePair]) -> tuple[list[SourcePair], l
     return [pair for pair in pairs if counts[pair.id] == 1], problems
 
 
-def _convert_pair(pair: SourcePair, read_mask_fn, out: Path) -> ConvertedSample:
-    image = read_image(pair.image_path)
+def _convert_pair(pair: SourcePair, read_image_fn, read_mask_fn, out: Path) -> ConvertedSample:
+    image = read_image_fn(pair.image_path)
     labels = read_mask_fn(pair, image.shape[:2])
     if labels.shape != image.shape[:2]:
         raise DatasetError(
@@ -95,7 +96,8 @@ def convert_dataset(*, format: str, source: str | os.PathLike, out: str | os.Pat
     """Converts one original release into the canonical layout.
 
     Args:
-      format: one of "tnbc", "cpm", "monuseg" (see `source_formats` for the layouts).
+      format: a key of `source_formats.FORMATS`: "tnbc", "cpm", "monuseg", "stardist",
+        "cellpose", "hovernet", "canonical" (see `source_formats` for the layouts).
       source: folder of the original release.
       out: output folder; `images/` and `masks/` are created inside it.
       progress: called after each pair as progress(done, total, message).
@@ -106,6 +108,7 @@ def convert_dataset(*, format: str, source: str | os.PathLike, out: str | os.Pat
     if format not in FORMATS:
         raise ValueError(f"format must be one of {sorted(FORMATS)}, got {format!r}")
     find_pairs, read_mask_fn = FORMATS[format]
+    read_image_fn = IMAGE_READERS.get(format, read_image)
     source, out = Path(source), Path(out)
     listing = find_pairs(source)
     pairs, duplicates = _duplicate_id_problems(listing.pairs)
@@ -116,7 +119,7 @@ def convert_dataset(*, format: str, source: str | os.PathLike, out: str | os.Pat
     converted = []
     for done, pair in enumerate(sorted(pairs, key=lambda pair: pair.id), start=1):
         try:
-            sample = _convert_pair(pair, read_mask_fn, out)
+            sample = _convert_pair(pair, read_image_fn, read_mask_fn, out)
         except DatasetError as error:
             failures.append(str(error))
             message = f"{pair.id}: FAILED"

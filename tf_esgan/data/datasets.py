@@ -9,7 +9,9 @@ Canonical layout (what `esgan-prepare` writes):
 
 Every image needs a mask with the same id and size, and vice versa. Hidden files
 (starting with ".") are ignored; any other non-PNG entry is reported, never skipped
-silently. `validate(root)` reports every bad file of a folder at once.
+silently. `validate(root)` reports every bad file of a folder at once; `check_samples`
+is the check the trainers and evaluations run before they start (fast: from the PNG
+headers, see `image_io.check_image`).
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tf_esgan.data.image_io import DatasetError, read_image, read_mask
+from tf_esgan.data.image_io import DatasetError, check_image, check_mask, read_image, read_mask
+from tf_esgan.errors import ConfigError
 
 __all__ = ["DatasetError", "Sample", "list_samples", "split_samples", "split_samples_by_group",
-           "slide_of", "read_image", "read_mask", "load_pair", "validate", "sample_root"]
+           "slide_of", "read_image", "read_mask", "load_pair", "check_pair", "check_samples",
+           "validate", "sample_root"]
 
 IMAGES_DIR = "images"
 MASKS_DIR = "masks"
 _SUFFIX = ".png"
+LISTED_PROBLEMS = 5  # files named in a one-line error; the count says how many more
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -94,12 +99,22 @@ def list_samples(root: str | os.PathLike) -> list[Sample]:
 
     Raises:
       DatasetError: the folder is missing or empty, or any file is unpaired, not a PNG or
-        a duplicate id; the message lists every such file.
+        a duplicate id; the message (one line) names the first `LISTED_PROBLEMS` such
+        files and the count (`validate` lists them all).
     """
     samples, problems = _scan(Path(root))
     if problems:
-        raise DatasetError(f"{root}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+        raise DatasetError(_summary(root, problems, "problem(s)"))
     return samples
+
+
+def _summary(source: str | os.PathLike, problems: list[str], what: str) -> str:
+    """One line for an error message: the only problem, or the first few and the count."""
+    if len(problems) == 1:
+        return problems[0]  # it names the file
+    more = len(problems) - LISTED_PROBLEMS
+    return (f"{source}: {len(problems)} {what}: " + "; ".join(problems[:LISTED_PROBLEMS])
+            + (f"; and {more} more (tf_esgan.data.datasets.validate lists them all)" if more > 0 else ""))
 
 
 def _order_key(sample_id: str, seed: int) -> bytes:
@@ -198,19 +213,67 @@ def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
     """
     image = read_image(sample.image_path)
     mask = read_mask(sample.mask_path)
-    if image.shape[:2] != mask.shape:
-        raise DatasetError(
-            f"{sample.mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} (WxH) but its image "
-            f"{sample.image_path} is {image.shape[1]}x{image.shape[0]}")
+    _check_same_size(sample, image.shape[:2], mask.shape)
     return image, mask
+
+
+def _check_same_size(sample: Sample, image_size: tuple[int, int], mask_size: tuple[int, int]) -> None:
+    if tuple(image_size) != tuple(mask_size):
+        raise DatasetError(
+            f"{sample.mask_path}: mask is {mask_size[1]}x{mask_size[0]} (WxH) but its image "
+            f"{sample.image_path} is {image_size[1]}x{image_size[0]}")
+
+
+def check_pair(sample: Sample) -> tuple[int, int]:
+    """(height, width) of a pair `load_pair` would read, checked without decoding canonical PNGs.
+
+    Raises:
+      DatasetError: as `load_pair` would (a missing, empty, truncated or wrong-format file,
+        or sizes that differ); damage inside a complete PNG is only found by `load_pair`.
+    """
+    image_size = check_image(sample.image_path)
+    _check_same_size(sample, image_size, check_mask(sample.mask_path))
+    return image_size
+
+
+def check_samples(samples: Sequence[Sample], *, source: str | os.PathLike, crop_size: int = 0,
+                  crop_flag: str = "--crop_size") -> None:
+    """Checks every pair a job will read, before it starts (see `check_pair`).
+
+    Args:
+      samples: the pairs.
+      source: the dataset folder, named in the error.
+      crop_size: if > 0, every image must be at least this large on both sides.
+      crop_flag: the flag (or argument) that set `crop_size`, named in the error.
+    Raises:
+      DatasetError: some files are bad; names the first `LISTED_PROBLEMS` with what is
+        wrong, and the count (one line, however many).
+      ConfigError: an image is smaller than `crop_size`; names the flag, its value and
+        the smallest image with its size.
+    """
+    problems, smallest = [], None
+    for sample in samples:
+        try:
+            height, width = check_pair(sample)
+        except DatasetError as error:
+            problems.append(str(error))
+            continue
+        if smallest is None or min(height, width) < min(smallest[:2]):
+            smallest = (height, width, sample.image_path)
+    if problems:
+        raise DatasetError(_summary(source, problems, f"bad pairs of {len(samples)}, fix or remove them"))
+    if crop_size and smallest is not None and min(smallest[:2]) < crop_size:
+        height, width, path = smallest
+        raise ConfigError(f"{crop_flag}={crop_size} is larger than the smallest image of {source}, "
+                          f"{path} ({width}x{height}, WxH); crops must fit inside every image")
 
 
 def validate(root: str | os.PathLike) -> list[str]:
     """Checks a whole canonical dataset; returns one message per bad file (empty if clean).
 
-    Unlike `list_samples` and `load_pair`, it does not stop at the first problem: it
-    reads every pair so a user can fix all bad files at once. A folder without images/
-    and masks/ gives a single message.
+    Unlike `list_samples` and `check_samples`, it does not stop at the first kind of
+    problem: it lists naming problems and checks every pair (`check_pair`) so a user can
+    fix all bad files at once. A folder without images/ and masks/ gives a single message.
     """
     try:
         samples, problems = _scan(Path(root))
@@ -218,7 +281,7 @@ def validate(root: str | os.PathLike) -> list[str]:
         return [str(error)]
     for sample in samples:
         try:
-            load_pair(sample)
+            check_pair(sample)
         except DatasetError as error:
             problems.append(str(error))
     return problems

@@ -18,6 +18,7 @@ import numpy as np
 from skimage.measure import label as connected_components
 from skimage.segmentation import relabel_sequential
 
+from tf_esgan.data.png_header import GRAY, RGB, PngHeader, PngHeaderError, contains_iend, read_png_header
 from tf_esgan.errors import UserError
 from tf_esgan.io_utils import atomic_write_bytes
 
@@ -40,6 +41,8 @@ def decode_file(path: str | os.PathLike) -> np.ndarray:
         raise DatasetError(f"{path}: file not found") from None
     except OSError as error:
         raise DatasetError(f"{path}: cannot read file ({error})") from None
+    if not data:
+        raise DatasetError(f"{path}: not a readable image (empty file, 0 bytes)")
     # imdecode on the bytes is cv2.imread(path, IMREAD_UNCHANGED) without its silent
     # `None` for a missing file or a non-ASCII path.
     try:
@@ -188,6 +191,54 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     return label_map_from_array(decode_file(path), str(path))
+
+
+def _complete_png_header(path: Path) -> PngHeader | None:
+    """The header of a complete PNG file; None when only decoding the file can tell."""
+    try:
+        header = read_png_header(path)
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except PngHeaderError as error:
+        raise DatasetError(f"{path}: not a readable PNG ({error})") from None
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read file ({error})") from None
+    if header is None:
+        return None  # not a PNG (or empty): the decoder names the problem
+    if not header.ends_with_iend:
+        if not contains_iend(path):
+            # Checked before decoding: libpng would also print its own line on stderr.
+            raise DatasetError(f"{path}: truncated PNG ({header.file_size} bytes, no IEND chunk at the "
+                               "end; an interrupted copy or download?)")
+        return None  # bytes after a complete PNG: the decoder decides
+    return header
+
+
+def check_image(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of a file `read_image` accepts; the `DatasetError` it raises otherwise.
+
+    Fast for the canonical format: a complete 8- or 16-bit RGB PNG without a transparent
+    colour is accepted from its header and last bytes (`png_header`); any other file is
+    decoded by `read_image`. Damage inside a complete PNG is only found by decoding.
+    """
+    path = Path(path)
+    header = _complete_png_header(path)
+    if header is not None and header.colour_type == RGB and not header.transparency:
+        return header.height, header.width
+    return read_image(path).shape[:2]
+
+
+def check_mask(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of a file `read_mask` accepts; the `DatasetError` it raises otherwise.
+
+    Like `check_image`: a complete gray PNG without a transparent value (any bit depth is
+    a valid label map) is accepted from its header; any other file is decoded by `read_mask`.
+    """
+    path = Path(path)
+    header = _complete_png_header(path)
+    if header is not None and header.colour_type == GRAY and not header.transparency:
+        return header.height, header.width
+    return read_mask(path).shape
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:

@@ -10,7 +10,9 @@ the same batches on every run whatever the parallelism.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -67,6 +69,33 @@ def _read_pair(image_path: bytes, mask_path: bytes, crop_size: np.int64):
             f"{path}: image is {labels.shape[1]}x{labels.shape[0]}, smaller than the "
             f"{crop_size}x{crop_size} crop")
     return image, labels.astype(np.int32)
+
+
+# How tf.data reports an exception of a `tf.numpy_function`: "<type name>: <message>".
+_WRAPPED_DATASET_ERROR = re.compile(r"\bDatasetError: (.+)")
+
+
+@contextlib.contextmanager
+def reraise_dataset_errors():
+    """Turns a `DatasetError` raised inside a tf.data pipeline back into a `DatasetError`.
+
+    tf.data wraps it in an `InvalidArgumentError` holding the whole Python traceback. The
+    trainers check every file before they start (`datasets.check_samples`); this catches
+    what only decoding finds (damage inside a complete PNG, a file changed meanwhile).
+    """
+    try:
+        yield
+        return
+    except tf.errors.InvalidArgumentError as error:
+        found = _WRAPPED_DATASET_ERROR.search(error.message or "")
+        if found is None:
+            raise
+        message = found.group(1).strip()
+    # Raised outside the `except` block, so the new error does not keep the old one's
+    # traceback alive: its frames hold the tf.data iterator, whose threads must be
+    # stopped before the interpreter exits (else "terminate called ...", status 134).
+    raise DatasetError(f"{message} (found while reading batches; fix or remove the file and "
+                       "rerun, training resumes from the last checkpoint)")
 
 
 def _condition_and_contour(labels: np.ndarray, kind: bytes):

@@ -12,6 +12,13 @@ Each format provides `find_<format>(source) -> SourceListing` and a mask reader
   (`imageXX`, `train_image_01`).
 - MoNuSeg 2018: `<id>.tif` + `<id>.xml` in the same folder, or `Tissue Images/<id>.tif`
   + `Annotations/<id>.xml`. The polygon filling lives in `monuseg_xml.py`.
+- Training sets of other tools (files read by `pair_formats`, which also writes them),
+  in `source` or in subfolders such as `train/` and `test/` (ids: those folders and the
+  stem joined by "_"): StarDist `images/<stem>.tif` + `masks/<stem>.tif`; Cellpose
+  `<stem>.{png,jpg,jpeg,tif,tiff}` + `<stem>_masks.{tif,tiff,png}` in one folder
+  (Cellpose's `--mask_filter _masks`); HoVer-Net `<stem>.npy` patches [H, W, 4|5] (RGB +
+  instance map); and the canonical `images/<stem>.png` + `masks/<stem>.png`.
+  `IMAGE_READERS` names the image reader of these formats (others: `read_image`).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ import scipy.io
 from tf_esgan.data.image_io import (DatasetError, decode_file, binary_to_instances,
                                     label_map_from_array)
 from tf_esgan.data.monuseg_xml import read_monuseg_xml
+from tf_esgan.data.pair_formats import (CELLPOSE_RESERVED_SUFFIXES, read_image_file,
+                                        read_label_file)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -245,9 +254,106 @@ def read_monuseg_mask(pair: SourcePair, shape: tuple[int, int]) -> np.ndarray:
     return read_monuseg_xml(pair.mask_path, shape)
 
 
+# ---------------------------------------------------------------- StarDist / Cellpose / HoVer-Net
+
+def _stems(folder: Path, suffixes: tuple[str, ...], problems: list[str]) -> dict[str, Path]:
+    """stem -> file of the visible files of one folder (not below it) with these suffixes."""
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in suffixes:
+            continue
+        if path.stem in files:
+            problems.append(f"{path}: stem {path.stem!r} also used by {files[path.stem].name}")
+        else:
+            files[path.stem] = path
+    return files
+
+
+def _source_id(source: Path, folder: Path, stem: str) -> str:
+    return "_".join([*folder.relative_to(source).parts, stem])
+
+
+def _pair_stems(source: Path, folder: Path, images: dict[str, Path], masks: dict[str, Path],
+                pairs: list[SourcePair], problems: list[str]) -> None:
+    problems += [f"{images[stem]}: image has no mask" for stem in sorted(images.keys() - masks.keys())]
+    problems += [f"{masks[stem]}: mask has no image" for stem in sorted(masks.keys() - images.keys())]
+    pairs += [SourcePair(id=_source_id(source, folder, stem), image_path=images[stem],
+                         mask_path=masks[stem]) for stem in sorted(images.keys() & masks.keys())]
+
+
+def _find_images_and_masks(source: Path, suffixes: tuple[str, ...], what: str) -> SourceListing:
+    """`<D>/images/<stem>` + `<D>/masks/<stem>` for `source` and every folder D below it."""
+    source = _require_folder(source)
+    pairs, problems = [], []
+    for masks in sorted(path for path in source.rglob("masks") if path.is_dir() and not any(
+            part.startswith(".") for part in path.relative_to(source).parts)):
+        if not (masks.parent / "images").is_dir():
+            problems.append(f"{masks}: no images/ folder beside it")
+            continue
+        _pair_stems(source, masks.parent, _stems(masks.parent / "images", suffixes, problems),
+                    _stems(masks, suffixes, problems), pairs, problems)
+    if not pairs and not problems:
+        raise DatasetError(f"{source}: no {what} pairs found (expected images/<name>"
+                           f"{suffixes[0]} + masks/<name>{suffixes[0]})")
+    return SourceListing(pairs=pairs, problems=problems)
+
+
+def find_stardist(source: Path) -> SourceListing:
+    return _find_images_and_masks(source, (".tif", ".tiff"), "StarDist")
+
+
+def find_canonical(source: Path) -> SourceListing:
+    return _find_images_and_masks(source, (".png",), "canonical")
+
+
+_CELLPOSE_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+_CELLPOSE_MASK_SUFFIXES = (".tif", ".tiff", ".png")
+
+
+def find_cellpose(source: Path) -> SourceListing:
+    source = _require_folder(source)
+    pairs, problems = [], []
+    folders = sorted({path.parent for path in _visible_files(source, _CELLPOSE_MASK_SUFFIXES)
+                      if path.stem.endswith("_masks")})
+    for folder in folders:
+        files = _stems(folder, _CELLPOSE_IMAGE_SUFFIXES, problems)
+        masks = {stem.removesuffix("_masks"): path for stem, path in files.items()
+                 if stem.endswith("_masks") and path.suffix.lower() in _CELLPOSE_MASK_SUFFIXES}
+        images = {stem: path for stem, path in files.items()
+                  if not stem.endswith(CELLPOSE_RESERVED_SUFFIXES)}
+        _pair_stems(source, folder, images, masks, pairs, problems)
+    if not pairs and not problems:
+        raise DatasetError(f"{source}: no Cellpose pairs found (expected <name>.png + "
+                           "<name>_masks.tif in one folder)")
+    return SourceListing(pairs=pairs, problems=problems)
+
+
+def find_hovernet(source: Path) -> SourceListing:
+    source = _require_folder(source)
+    pairs = [SourcePair(id=_source_id(source, path.parent, path.stem), image_path=path,
+                        mask_path=path) for path in _visible_files(source, (".npy",))]
+    if not pairs:
+        raise DatasetError(f"{source}: no HoVer-Net .npy patches found (expected <name>.npy "
+                           "[H, W, 4], RGB + instance map, as extract_patches.py saves them)")
+    return SourceListing(pairs=pairs, problems=[])
+
+
+def read_pair_file_mask(pair: SourcePair, shape: tuple[int, int]) -> np.ndarray:
+    del shape  # the size is checked by the caller
+    return read_label_file(pair.mask_path)
+
+
 FORMATS: dict[str, tuple[Callable[[Path], SourceListing],
                          Callable[[SourcePair, tuple[int, int]], np.ndarray]]] = {
     "tnbc": (find_tnbc, read_tnbc_mask),
     "cpm": (find_cpm, read_cpm_mask),
     "monuseg": (find_monuseg, read_monuseg_mask),
+    "stardist": (find_stardist, read_pair_file_mask),
+    "cellpose": (find_cellpose, read_pair_file_mask),
+    "hovernet": (find_hovernet, read_pair_file_mask),
+    "canonical": (find_canonical, read_pair_file_mask),
 }
+# Image readers of the formats whose images are not all plain image files (TIFF read with
+# tifffile, HoVer-Net's RGB inside the .npy); the others use `image_io.read_image`.
+IMAGE_READERS: dict[str, Callable[[Path], np.ndarray]] = {
+    format: read_image_file for format in ("stardist", "cellpose", "hovernet", "canonical")}

@@ -8,9 +8,12 @@ from typing import Callable
 
 
 from tf_esgan.console import progress_bar
+from tf_esgan.data.datasets import DatasetError, check_samples
 from tf_esgan.evaluation.image_quality_table import Table1Result, evaluate_image_quality, write_reports
+from tf_esgan.io_utils import ensure_writable_dir
 from tf_esgan.models.inference import generate
 from tf_esgan.pretrained.registry import pretrained_name
+from tf_esgan.run_lock import run_lock
 from tf_esgan.segmentation.evaluate import SPLITS, evaluation_samples, load_segmenter
 
 
@@ -47,25 +50,40 @@ class EvaluationConfig:
 
 
 def evaluate_generator(config: EvaluationConfig, *, log: Callable[[str], None] = print) -> Table1Result:
-    """Synthesizes every real image of the split from its own mask, scores, writes reports."""
+    """Synthesizes every real image of the split from its own mask, scores, writes reports.
+
+    The output folder, every file of the split and the model are checked before the
+    first image is synthesized.
+
+    Raises:
+      UnwritableFolderError: `out_dir` cannot be created or written.
+      DatasetError: `dataset_dir` is missing or empty, or holds bad files (named).
+      ModelLoadError / ModelNotFoundError / PretrainedModelError: `model` or `segnet_dir`
+        is not a model of the right kind (e.g. an esgan-train-segnet run as `model`).
+      ConfigError: an image is smaller than the generator's input (tile) size.
+    """
     from tf_esgan.training.generator_loading import load_generator
 
-    generator, kind = load_generator(config.model, config.conditioning, log=log)
     samples = evaluation_samples(config.dataset_dir, split=config.split,
                                  test_fraction=config.test_fraction, seed=config.seed)
     if not samples:
-        raise ValueError(f"{config.dataset_dir}: no image/mask pairs in split {config.split!r}")
+        raise DatasetError(f"{config.dataset_dir}: no image/mask pairs in split {config.split!r}")
+    check_samples(samples, source=config.dataset_dir)
+    ensure_writable_dir(config.out_dir, "--out_dir")
+    generator, kind = load_generator(config.model, config.conditioning, log=log)
     segment = load_segmenter(config.segnet_dir) if config.segnet_dir else None
     tile = int(generator.input_shape[1])
+    check_samples(samples, source=config.dataset_dir, crop_size=tile, crop_flag="--model's input size")
     bar = progress_bar(len(samples), unit_name="image")
-    result = evaluate_image_quality(
-        samples, lambda condition: generate(generator, condition), kind=kind, tile=tile,
-        batch_size=config.batch_size, segment=segment, out_dir=str(Path(config.out_dir) / "synthetic"),
-        progress=bar.update)
-    method = config.method or pretrained_name(config.model) or Path(config.model).stem
-    paths = write_reports(result, method, config.out_dir)
-    log(f"{len(samples)} images, {len(result.tiles)} tiles of {tile}x{tile}: "
-        + ", ".join(f"{k.upper()} {v:.3f}" for k, v in result.mean.items())
-        + (f", AJI {result.aji:.3f}" if result.aji is not None else "")
-        + f"; reports in {paths['table1.md'].parent}")
-    return result
+    with run_lock(config.out_dir, what="evaluation"):  # one writer per output folder
+        result = evaluate_image_quality(
+            samples, lambda condition: generate(generator, condition), kind=kind, tile=tile,
+            batch_size=config.batch_size, segment=segment, out_dir=str(Path(config.out_dir) / "synthetic"),
+            progress=bar.update)
+        method = config.method or pretrained_name(config.model) or Path(config.model).stem
+        paths = write_reports(result, method, config.out_dir)
+        log(f"{len(samples)} images, {len(result.tiles)} tiles of {tile}x{tile}: "
+            + ", ".join(f"{k.upper()} {v:.3f}" for k, v in result.mean.items())
+            + (f", AJI {result.aji:.3f}" if result.aji is not None else "")
+            + f"; reports in {paths['table1.md'].parent}")
+        return result

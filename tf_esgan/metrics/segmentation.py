@@ -54,6 +54,8 @@ class DatasetScores:
         pooled_dq, pooled_sq, pooled_pq, pooled_aji: scores of the summed counts.
         num_images: images aggregated.
         num_skipped: images skipped by the means because both maps were empty.
+        num_true, num_pred, tp, fp, fn, iou_sum: the pooled counts (sums over images),
+            from which `score_conventions` names the scores as StarDist does.
     """
 
     mean_dq: float
@@ -66,6 +68,12 @@ class DatasetScores:
     pooled_aji: float
     num_images: int
     num_skipped: int
+    num_true: int
+    num_pred: int
+    tp: int
+    fp: int
+    fn: int
+    iou_sum: float
 
 
 def _check_label_map(labels: np.ndarray, name: str) -> np.ndarray:
@@ -239,4 +247,10 @@ def aggregate(counts: Iterable[InstanceCounts]) -> DatasetScores:
         pooled_aji=_aji_from_counts(total("aji_intersection"), total("aji_union")),
         num_images=len(counts),
         num_skipped=int(skipped.sum()),
+        num_true=int(total("num_true")),
+        num_pred=int(total("num_pred")),
+        tp=int(total("tp")),
+        fp=int(total("fp")),
+        fn=int(total("fn")),
+        iou_sum=float(total("iou_sum")),
     )

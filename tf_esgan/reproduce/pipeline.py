@@ -27,14 +27,33 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import keras
+
 from tf_esgan.data.datasets import Sample, list_samples, split_samples_by_group
+from tf_esgan.data.masks import PRESETS
+from tf_esgan.errors import ConfigError
+from tf_esgan.evaluation.image_quality_table import evaluate_image_quality
 from tf_esgan.io_utils import atomic_path
+from tf_esgan.models.variants import get_variant
 from tf_esgan.reproduce.budgets import SYNTHESIS_VARIANT, Budget, get_budget
+from tf_esgan.reproduce.calibration import FLAT_CONDITIONING, flat_generate, mean_colour, real_image_aji
+from tf_esgan.reproduce.report import write_seed_summary, write_tables_and_figure
+from tf_esgan.segmentation.evaluate import (MODEL_FILE, WATERSHED_FILE, evaluate_samples, load_segmenter,
+                                            load_watershed_config)
+from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
+from tf_esgan.synthesis import SynthesisConfig, synthesize
+from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.gan_trainer import train_and_evaluate
 from tf_esgan.training.run_dir import config_to_dict, prepare_run_dir
 
 TRAINING_SETS = ("R", "R*", "S", "S*")
 NAMED_DATASETS = ("tnbc", "cpm15", "monuseg")
 SPLIT_FILE = "split.json"
+
+
+def _quiet(message: str) -> None:
+    """The log of a stage run inside a reproduction: its stage line says enough."""
+    del message
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -86,8 +105,6 @@ class ReproduceConfig:
 
     @property
     def nuclei_preset(self) -> str:
-        from tf_esgan.data.masks import PRESETS
-
         if self.preset:
             return self.preset
         return self.dataset_name if self.dataset_name in PRESETS else "tnbc"
@@ -100,8 +117,6 @@ class ReproduceConfig:
 
 
 def _gan_config(config: ReproduceConfig, budget: Budget, variant: str):
-    from tf_esgan.training.gan_config import TrainConfig
-
     return TrainConfig(dataset_dir=str(config.dataset_dir), model_dir=str(Path(config.out_dir) / "gan" / variant),
                        variant=variant, epochs=budget.gan_epochs, steps_per_epoch=budget.gan_steps_per_epoch,
                        image_size=budget.image_size, generator_base_filters=budget.generator_base_filters,
@@ -109,12 +124,10 @@ def _gan_config(config: ReproduceConfig, budget: Budget, variant: str):
                        discriminator_base_filters=budget.discriminator_base_filters, norm=budget.norm,
                        upsampling=budget.upsampling, dtype_policy=budget.dtype_policy,
                        test_fraction=config.test_fraction, seed=config.seed,
-                       split_seed=config.data_split_seed, verbose=0)
+                       split_seed=config.data_split_seed, verbose=1)  # a bar on a terminal only
 
 
 def _segnet_config(config: ReproduceConfig, budget: Budget, train_set: str):
-    from tf_esgan.segmentation.train import SegNetTrainConfig
-
     return SegNetTrainConfig(train_set=train_set, dataset_dir=str(config.dataset_dir),
                              synthetic_dir=str(Path(config.out_dir) / "synthetic"),
                              epochs=budget.segnet_epochs, steps_per_epoch=budget.segnet_steps_per_epoch,
@@ -143,8 +156,6 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
       {"seeds": {s: {"table1": {...}, "table2": {...}, "files": {...}}}, "files": {...}}:
       each seed's scores (as in its folder) and the paths of the aggregated tables.
     """
-    from tf_esgan.reproduce.report import write_seed_summary
-
     budget = get_budget(config.budget)
     # The budget's values are recorded too: a rerun must not mix two budgets' stages. The
     # number of seeds may grow on a rerun: the finished seeds are read back.
@@ -153,45 +164,57 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
     train, test = split_samples_by_group(list_samples(config.dataset_dir), test_fraction=config.test_fraction,
                                          seed=config.data_split_seed)
     if not test or not train:
-        raise ValueError(f"{config.dataset_dir}: test_fraction={config.test_fraction} leaves no "
+        raise ConfigError(f"{config.dataset_dir}: test_fraction={config.test_fraction} leaves no "
                          f"{'held-out' if not test else 'training'} slides")
     with atomic_path(out / SPLIT_FILE) as temporary:
         temporary.write_text(json.dumps({"split_seed": config.data_split_seed, "test_fraction": config.test_fraction,
                                          "train": [s.id for s in train], "test": [s.id for s in test]}, indent=2))
     started = time.perf_counter()
+    stages = StageLog(total=config.seeds * stages_per_seed(budget), log=log)
     results = {}
     for index, seed_config in enumerate(config.seed_configs(), start=1):
-        prefix = f"seed {index}/{config.seeds} (seed {seed_config.seed})"
-
-        def stage(message: str, prefix=prefix) -> None:
-            log(f"[{time.perf_counter() - started:7.0f} s] {prefix}: {message}")
-        stage(f"in {seed_config.out_dir}")
-        results[seed_config.seed] = run_one_seed(seed_config, budget, train, test, stage)
+        stages.prefix = f"seed {index}/{config.seeds} (seed {seed_config.seed})"
+        log(f"[{time.perf_counter() - started:7.0f} s] {stages.prefix}: in {seed_config.out_dir}")
+        results[seed_config.seed] = run_one_seed(seed_config, budget, train, test, stages.stage)
     files = write_seed_summary(config, {seed: (r["table1"], r["table2"]) for seed, r in results.items()}, test, out)
     log(f"[{time.perf_counter() - started:7.0f} s] done: " + ", ".join(str(path) for path in files.values()))
     return {"seeds": results, "files": {k: str(v) for k, v in files.items()}}
 
 
+def stages_per_seed(budget: Budget) -> int:
+    """How many `stage(...)` lines `run_one_seed` logs: training and Table 1 per variant,
+    SegNet R, the flat and real rows, synthesis, training and scoring of the other sets."""
+    return 2 * len(budget.variants) + 1 + 2 + 1 + (len(TRAINING_SETS) - 1) + len(TRAINING_SETS)
+
+
+@dataclasses.dataclass
+class StageLog:
+    """Numbers the stages of a reproduction: "[elapsed] stage k/M, seed i/N: what"."""
+
+    total: int
+    log: Callable[[str], None]
+    prefix: str = ""
+    done: int = 0
+    started: float = dataclasses.field(default_factory=time.perf_counter)
+
+    def stage(self, message: str) -> None:
+        self.done += 1
+        self.log(f"[{time.perf_counter() - self.started:7.0f} s] stage {self.done}/{self.total}, "
+                 f"{self.prefix}: {message}")
+
+
 def run_one_seed(config: ReproduceConfig, budget: Budget, train: list[Sample], test: list[Sample],
                  stage: Callable[[str], None]) -> dict:
-    """Every stage of one seed in `config.out_dir`; returns {"table1", "table2", "files"}."""
-    import keras
+    """Every stage of one seed in `config.out_dir`; returns {"table1", "table2", "files"}.
 
-    from tf_esgan.evaluation.image_quality_table import evaluate_image_quality
-    from tf_esgan.models.variants import get_variant
-    from tf_esgan.reproduce.calibration import FLAT_CONDITIONING, flat_generate, mean_colour, real_image_aji
-    from tf_esgan.reproduce.report import write_tables_and_figure
-    from tf_esgan.segmentation.evaluate import MODEL_FILE, evaluate_samples, load_segmenter, load_watershed_config
-    from tf_esgan.segmentation.evaluate import WATERSHED_FILE
-    from tf_esgan.segmentation.train import train_segnet
-    from tf_esgan.synthesis import SynthesisConfig, synthesize
-    from tf_esgan.training.gan_trainer import train_and_evaluate
-
+    Long stages (GAN and SegNet training, synthesis) draw their own progress bar on a
+    terminal (see `tf_esgan.console`).
+    """
     out = prepare_run_dir(config.out_dir, {"run": config, "budget": budget})
     generators = {}
     for variant in budget.variants:
         stage(f"GAN {variant}: training (resumes from its last checkpoint)")
-        generators[variant] = train_and_evaluate(_gan_config(config, budget, variant), log=lambda m: None).generator
+        generators[variant] = train_and_evaluate(_gan_config(config, budget, variant), log=_quiet).generator
 
     stage("SegNet R: training")
     train_segnet(_segnet_config(config, budget, "R"), out / "segnet" / "R", verbose=0)
@@ -222,7 +245,7 @@ def run_one_seed(config: ReproduceConfig, budget: Budget, train: list[Sample], t
     synthesize(SynthesisConfig(model=str(out / "gan" / SYNTHESIS_VARIANT), out_dir=str(out / "synthetic"),
                                num_images=budget.num_synthetic, preset=config.nuclei_preset, seed=config.seed,
                                conditioning=get_variant(SYNTHESIS_VARIANT).conditioning),
-               generator=generators[SYNTHESIS_VARIANT], verbose=0, log=lambda m: None)
+               generator=generators[SYNTHESIS_VARIANT], verbose=1, log=_quiet)
 
     table2 = {}
     for train_set in TRAINING_SETS:

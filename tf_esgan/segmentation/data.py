@@ -77,7 +77,7 @@ def training_samples(train_set: str, *, real_train: Sequence[Sample],
         list(synthetic) if train_set in ("S", "S*") else [])
     if not samples:
         source = "synthetic_dir" if train_set == "S" else "the real train split"
-        raise ValueError(f"train_set {train_set!r}: no training samples in {source}")
+        raise DatasetError(f"train_set {train_set!r}: no training samples in {source}")
     return samples, train_set.endswith("*")
 
 

@@ -3,8 +3,9 @@
 Images of any size are padded by reflection to the next multiple of 32 (SegNet's
 constraint), run through the network one at a time, and the outputs cropped back.
 Scores: `metrics.segmentation.aggregate`, i.e. both the mean of the per-image values and
-the pooled (dataset-level) values. Models are loaded by `segnet_loading` (a run folder,
-a `.keras` file or `pretrained:NAME`).
+the pooled (dataset-level) values; the report also names them as HoVer-Net
+("per_image_mean") and StarDist ("pooled") do (`metrics.score_conventions`). Models are
+loaded by `segnet_loading` (a run folder, a `.keras` file or `pretrained:NAME`).
 """
 
 from __future__ import annotations
@@ -18,16 +19,22 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from tf_esgan.io_utils import atomic_path
-from tf_esgan.data.datasets import Sample, list_samples, load_pair, split_samples_by_group
+from tf_esgan.console import progress_bar
+from tf_esgan.io_utils import atomic_path, ensure_writable_dir
+from tf_esgan.data.datasets import (DatasetError, Sample, check_samples, list_samples, load_pair,
+                                    split_samples_by_group)
+from tf_esgan.errors import ConfigError, ModelLoadError, ModelNotFoundError
 from tf_esgan.metrics import segmentation as seg_metrics
+from tf_esgan.metrics.score_conventions import convention_blocks
 from tf_esgan.models.segnet import SIZE_MULTIPLE
 from tf_esgan.pretrained.registry import pretrained_name
+from tf_esgan.run_lock import run_lock
 from tf_esgan.segmentation.postprocess import WatershedConfig, watershed_instances
 # The run-folder file names and the watershed file format live with the loading code;
 # imported here too because training and the reproduction name them as evaluate.*.
 from tf_esgan.segmentation.segnet_loading import (  # noqa: F401
-    MODEL_FILE, WATERSHED_FILE, load_segnet_and_watershed, load_watershed_config, save_watershed_config)
+    MODEL_FILE, WATERSHED_FILE, load_segnet_and_watershed, load_watershed_config, save_watershed_config,
+    segnet_file)
 
 SPLITS = ("test", "train", "all")
 RUN_CONFIG_FILE = "config.json"
@@ -64,9 +71,11 @@ def evaluate_samples(model: keras.Model, samples: Sequence[Sample],
     if not samples:
         raise ValueError("samples: expected at least one image/mask pair to evaluate, got none")
     counts = []
+    progress = progress_bar(len(samples), unit_name="image")  # drawn on a terminal only
     for sample in samples:
         image, truth = load_pair(sample)
         counts.append(seg_metrics.instance_counts(truth, segment_image(model, image, config)))
+        progress.add(1)
     return seg_metrics.aggregate(counts)
 
 
@@ -104,42 +113,82 @@ def evaluate_run(model: str | os.PathLike, *, dataset_dir: str | os.PathLike | N
     (`eval_external_<folder name>.json` for `test_dir`; nothing for a pretrained model
     without `report_path`), and returns it: the scores plus the image ids and source.
 
+    Everything is checked before the model is loaded: the model's kind, the stored
+    dataset path, every test file and the report's folder.
+
     Raises:
-      ValueError: contradicting arguments, or an unknown/damaged pretrained model.
-      FileNotFoundError: `model` is not a finished run (the missing file is named).
+      ConfigError: contradicting arguments.
+      PretrainedModelError: an unknown or damaged pretrained model.
+      ModelNotFoundError (a FileNotFoundError): `model` is not a finished run (the
+        missing file is named).
+      ModelLoadError: `model` is an esgan-train (generator) run or not a SegNet.
+      DatasetError: the run's stored dataset folder no longer exists (the config file,
+        field and flag to pass instead are named), or a bad test file.
+      UnwritableFolderError: the report's folder cannot be written.
     """
     pretrained = pretrained_name(str(model)) is not None
     if test_dir is not None and (dataset_dir is not None or split not in (None, "all")):
-        raise ValueError(f"test_dir={test_dir}: scores that whole folder; do not combine it with "
-                         f"dataset_dir={dataset_dir} or split={split}")
+        raise ConfigError(f"test_dir={test_dir}: scores that whole folder; do not combine it with "
+                          f"dataset_dir={dataset_dir} or split={split}")
     if pretrained and test_dir is None and (dataset_dir is None or split not in (None, "all")):
-        raise ValueError(f"{model}: a pretrained SegNet has no training split; pass test_dir (a canonical "
-                         "folder scored whole) or dataset_dir with split='all'")
+        raise ConfigError(f"{model}: a pretrained SegNet has no training split; pass test_dir (a canonical "
+                          "folder scored whole) or dataset_dir with split='all'")
     split = split or ("all" if pretrained or test_dir is not None else "test")
     folder = Path(model)
     if test_dir is not None or pretrained:
+        segnet_file(model)  # the kind of model, before anything is read
         source = Path(test_dir if test_dir is not None else dataset_dir)
         samples = list_samples(source)
     else:
-        if not (folder / RUN_CONFIG_FILE).exists():
-            raise FileNotFoundError(f"{folder / RUN_CONFIG_FILE}: missing; is {folder} a finished "
-                                    "esgan-train-segnet run?")
-        run_config = json.loads((folder / RUN_CONFIG_FILE).read_text())
-        source = Path(dataset_dir or run_config["dataset_dir"])
+        run_config = _run_config(folder)
+        segnet_file(model)
+        source = Path(dataset_dir) if dataset_dir else _stored_dataset_dir(folder, run_config)
         samples = evaluation_samples(source, split=split, test_fraction=run_config["test_fraction"],
                                      seed=run_config["seed"] if run_config.get("split_seed") is None
                                      else run_config["split_seed"])
+    check_samples(samples, source=source)
+    if report_path is not None:
+        ensure_writable_dir(Path(report_path).parent, "--report's folder")
+    elif not pretrained:
+        report_path = folder / _report_name(split, test_dir)
+        ensure_writable_dir(folder, "--model")
     segnet, watershed = load_segnet_and_watershed(model)
     scores = evaluate_samples(segnet, samples, watershed)
     report = {"model": str(model), "dataset_dir": str(source), "split": split,
-              "images": [s.id for s in samples], **dataclasses.asdict(scores)}
-    if report_path is None and not pretrained:
-        report_path = folder / _report_name(split, test_dir)
+              "images": [s.id for s in samples], **dataclasses.asdict(scores),
+              **convention_blocks(scores)}
     if report_path is not None:
-        with atomic_path(report_path) as temporary:
+        # One writer per folder: a run folder being trained is not written behind its back.
+        with run_lock(Path(report_path).parent, what="output"), atomic_path(report_path) as temporary:
             temporary.write_text(json.dumps(report, indent=2) + "\n")
         report["report_path"] = str(report_path)
     return report
+
+
+def _run_config(folder: Path) -> dict:
+    path = folder / RUN_CONFIG_FILE
+    if not path.is_file():
+        raise ModelNotFoundError(f"{path}: missing; is {folder} a finished esgan-train-segnet run?")
+    try:
+        config = json.loads(path.read_text())
+    except ValueError as error:
+        raise ModelLoadError(f"{path}: unreadable run config ({error})") from None
+    missing = [key for key in ("dataset_dir", "test_fraction", "seed") if key not in config]
+    if missing:
+        raise ModelLoadError(f"{path}: not an esgan-train-segnet run config (no {', '.join(missing)})")
+    return config
+
+
+def _stored_dataset_dir(folder: Path, run_config: dict) -> Path:
+    """The run's dataset: absolute in new runs; relative (to the folder training was
+    started from) in runs written before paths were stored absolute."""
+    stored = Path(run_config["dataset_dir"])
+    if not stored.is_dir():
+        relative = "" if stored.is_absolute() else f" (a path relative to {Path.cwd()})"
+        raise DatasetError(f"{folder / RUN_CONFIG_FILE}: dataset_dir {stored}{relative} does not exist: "
+                           "the dataset (or the run) was moved or deleted; pass --dataset_dir=<the "
+                           "dataset's folder now> to score its held-out split")
+    return stored.resolve()
 
 
 def load_segmenter(model: str | os.PathLike):

@@ -25,16 +25,18 @@ import keras
 import numpy as np
 
 from tf_esgan.console import fit_verbosity
-from tf_esgan.data.datasets import list_samples, load_pair, split_samples_by_group
-from tf_esgan.io_utils import atomic_path
+from tf_esgan.data.datasets import check_samples, list_samples, load_pair, split_samples_by_group
+from tf_esgan.data.pipeline import reraise_dataset_errors
+from tf_esgan.io_utils import atomic_path, ensure_writable_dir
 from tf_esgan.models.precision import resolve_dtype_policy
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
+from tf_esgan.run_lock import run_lock
 from tf_esgan.segmentation import evaluate
 from tf_esgan.segmentation.data import (TRAIN_SETS, SegmentationDataConfig, make_segmentation_dataset,
                                         training_samples)
 from tf_esgan.segmentation.loss import SegNetLoss
 from tf_esgan.segmentation.postprocess import TuningGrid, tune_watershed
-from tf_esgan.training.run_dir import prepare_run_dir
+from tf_esgan.training.run_dir import prepare_run_dir, resolved_path
 
 CHECKPOINT_STATE = "checkpoint.json"
 
@@ -47,6 +49,8 @@ class SegNetTrainConfig:
       train_set: "R", "R*", "S" or "S*" (see `segmentation.data`).
       dataset_dir: real dataset (canonical layout); its slide-grouped train split is R.
       synthetic_dir: synthetic pairs (canonical layout), needed by S and S*.
+        Both are stored absolute (resolved when the config is made), so the run's
+        evaluation finds them from any folder.
       epochs: total epochs (an extended rerun continues to the new total).
       steps_per_epoch: batches per epoch; 0 = ceil(training images / batch_size).
       batch_size, crop_size: training batches of crop_size^2 crops.
@@ -87,6 +91,8 @@ class SegNetTrainConfig:
             raise ValueError("SegNetTrainConfig: `dataset_dir` is required (the real dataset)")
         if self.train_set in ("S", "S*") and not self.synthetic_dir:
             raise ValueError(f"SegNetTrainConfig: train_set {self.train_set!r} needs `synthetic_dir`")
+        object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
+        object.__setattr__(self, "synthetic_dir", resolved_path(self.synthetic_dir))
         for name in ("epochs", "batch_size", "crop_size", "tune_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SegNetTrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
@@ -136,9 +142,15 @@ def _build_model(config: SegNetTrainConfig) -> keras.Model:
 
 
 def _samples(config: SegNetTrainConfig):
-    real_train, _ = split_samples_by_group(list_samples(config.dataset_dir),
-                                           test_fraction=config.test_fraction, seed=config.data_split_seed)
+    """(training samples, augment), every file checked (a bad one inside tf.data would abort)."""
+    real = list_samples(config.dataset_dir)
+    check_samples(real, source=config.dataset_dir)  # the held-out slides too: evaluation reads them
+    real_train, _ = split_samples_by_group(real, test_fraction=config.test_fraction, seed=config.data_split_seed)
     synthetic = list_samples(config.synthetic_dir) if config.train_set in ("S", "S*") else []
+    if synthetic:
+        check_samples(synthetic, source=config.synthetic_dir, crop_size=config.crop_size)
+    if config.train_set != "S":  # only the sizes are new here: the real set is small
+        check_samples(real_train, source=config.dataset_dir, crop_size=config.crop_size)
     return training_samples(config.train_set, real_train=real_train, synthetic=synthetic)
 
 
@@ -153,37 +165,47 @@ def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
       verbose: Keras `fit` verbosity (1 = progress bar).
     Returns:
       Path of the final model.
+    Raises:
+      DatasetError: a bad file in `dataset_dir` or `synthetic_dir` (all checked first).
+      ConfigError: `crop_size` larger than the smallest training image (named).
+      UnwritableFolderError: `model_dir` cannot be created or written.
+      FolderLockedError: another process is writing `model_dir` (see `run_lock`).
     """
-    folder = prepare_run_dir(model_dir, config, overwrite=overwrite, ignore=("epochs",))
-    if overwrite:  # start over: forget the earlier run's checkpoints
-        (folder / CHECKPOINT_STATE).unlink(missing_ok=True)
-        for stale in folder.glob("checkpoint-*.keras"):
-            stale.unlink()
-    samples, augment = _samples(config)
-    steps = config.steps_per_epoch or math.ceil(len(samples) / config.batch_size)
-    state = _checkpoint_state(folder)
-    if state is not None:
-        model = keras.models.load_model(folder / state["file"])
-        initial_epoch = state["epoch"]
-    else:
-        model, initial_epoch = _build_model(config), 0
-    final_path = folder / evaluate.MODEL_FILE
-    if initial_epoch < config.epochs or not final_path.exists():
-        data_config = SegmentationDataConfig(crop_size=config.crop_size, batch_size=config.batch_size,
-                                             augment=augment, seed=config.seed)
-        dataset = make_segmentation_dataset(samples, data_config, start_batch=initial_epoch * steps)
-        callbacks = [_EpochCheckpoint(folder),
-                     keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch")]
-        model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                  callbacks=callbacks, verbose=fit_verbosity(verbose == 1), shuffle=False)
-        _save_model(model, final_path)
-    if not (folder / evaluate.WATERSHED_FILE).exists() or initial_epoch < config.epochs:
-        tuned, score = _tune(model, samples, config.tune_images)
-        evaluate.save_watershed_config(tuned, folder / evaluate.WATERSHED_FILE)
-        if verbose:
-            print(f"watershed tuned on {min(config.tune_images, len(samples))} training images: "
-                  f"{tuned} (mean AJI {score:.4f})", flush=True)
-    return final_path
+    samples, augment = _samples(config)  # before the run folder is made
+    ensure_writable_dir(model_dir, "--model_dir")
+    with run_lock(model_dir, what="training run"):  # one writer per run folder
+        folder = prepare_run_dir(model_dir, config, overwrite=overwrite, ignore=("epochs",),
+                                 paths=("dataset_dir", "synthetic_dir"))
+        if overwrite:  # start over: forget the earlier run's checkpoints
+            (folder / CHECKPOINT_STATE).unlink(missing_ok=True)
+            for stale in folder.glob("checkpoint-*.keras"):
+                stale.unlink()
+        steps = config.steps_per_epoch or math.ceil(len(samples) / config.batch_size)
+        state = _checkpoint_state(folder)
+        if state is not None:
+            model = keras.models.load_model(folder / state["file"])
+            initial_epoch = state["epoch"]
+        else:
+            model, initial_epoch = _build_model(config), 0
+        final_path = folder / evaluate.MODEL_FILE
+        if initial_epoch < config.epochs or not final_path.exists():
+            data_config = SegmentationDataConfig(crop_size=config.crop_size, batch_size=config.batch_size,
+                                                 augment=augment, seed=config.seed)
+            dataset = make_segmentation_dataset(samples, data_config, start_batch=initial_epoch * steps)
+            callbacks = [_EpochCheckpoint(folder),
+                         keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch")]
+            with reraise_dataset_errors():
+                model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                          callbacks=callbacks, verbose=fit_verbosity(verbose == 1) if verbose else 0,
+                          shuffle=False)
+            _save_model(model, final_path)
+        if not (folder / evaluate.WATERSHED_FILE).exists() or initial_epoch < config.epochs:
+            tuned, score = _tune(model, samples, config.tune_images)
+            evaluate.save_watershed_config(tuned, folder / evaluate.WATERSHED_FILE)
+            if verbose:
+                print(f"watershed tuned on {min(config.tune_images, len(samples))} training images: "
+                      f"{tuned} (mean AJI {score:.4f})", flush=True)
+        return final_path
 
 
 def _tune(model: keras.Model, samples, count: int):

@@ -1,6 +1,6 @@
 """SavedModel of the generator for TF Serving, with the conditioning map in the graph.
 
-Signatures (all of them float32 in, uint8 out; B is free, H = W = S is fixed):
+Signatures (all of them float32 in, uint8 out; B is free, 0 included, H = W = S is fixed):
 
 - `serving_default`: input `skeleton_map` float32 [B, S, S, C], the conditioning map the
   model was trained on (binary mask in {0, 1}, distance map in [0, 1] or skeleton map in
@@ -78,7 +78,11 @@ def build_generator_module(generator, conditioning: str) -> ServingModule:
 
     def image_from_condition(condition):
         condition = _with_size_check(condition, size, CONDITION_INPUT)
-        return generator_image_to_uint8(module.call_model(condition))
+        # An empty batch is a valid request, but TF's CPU convolution fails on it ("input
+        # depth must be evenly divisible by filter depth"): answer it without the generator.
+        return tf.cond(tf.shape(condition)[0] > 0,
+                       lambda: generator_image_to_uint8(module.call_model(condition)),
+                       lambda: tf.zeros([0, size, size, 3], tf.uint8))
 
     def condition_from_mask(mask):
         mask = _with_size_check(mask, size, MASK_INPUT)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping
 
 import tensorflow as tf
 
+from tf_esgan.run_lock import run_lock
 from tf_esgan.serving.graph_check import python_ops
 from tf_esgan.serving.versioned_dir import atomic_version_dir, resolve_version
 
@@ -75,7 +76,8 @@ def write_servable(module: ServingModule, export_base: str | os.PathLike, *, mod
       The version directory.
     Raises:
       VersionExistsError, ValueError (bad name/version), RuntimeError if the graph
-      would need Python (then nothing is left on disk).
+      would need Python (then nothing is left on disk), FolderLockedError if another
+      process is exporting into `<export_base>/<model_name>`.
     """
     if not model_name or os.sep in model_name or model_name.startswith("."):
         raise ValueError(f"model_name: expected a plain folder name, got {model_name!r}")
@@ -83,6 +85,14 @@ def write_servable(module: ServingModule, export_base: str | os.PathLike, *, mod
     if "serving_default" not in signatures:
         raise ValueError("module: a 'serving_default' signature is required by TF Serving")
     model_dir = Path(export_base) / model_name
+    # One exporter per model folder: two would pick the same next version.
+    with run_lock(model_dir, what="model export"):
+        return _write_version(module, signatures, model_dir, model_name=model_name, version=version,
+                              overwrite=overwrite, info=info)
+
+
+def _write_version(module, signatures, model_dir: Path, *, model_name: str, version: int | None,
+                   overwrite: bool, info: Mapping[str, Any]) -> Path:
     version = resolve_version(model_dir, version)
     with atomic_version_dir(model_dir, version, overwrite=overwrite) as building:
         tf.saved_model.save(module, str(building), signatures=signatures)

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from tf_esgan.errors import UserError
+from tf_esgan.io_utils import folder_mode
 
 
 class VersionExistsError(UserError, FileExistsError):
@@ -65,6 +66,8 @@ def atomic_version_dir(model_dir: str | os.PathLike, version: int, *, overwrite:
     check_version_free(model_dir, version, overwrite=overwrite)
     model_dir.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".partial", dir=model_dir))
+    # mkdtemp makes a private 0700 folder; a served version is readable like any other folder.
+    os.chmod(building, folder_mode())
     try:
         yield building
         if final.exists():  # only reachable with overwrite=True

@@ -4,13 +4,17 @@
 `checkpoint` state file that names it last, so a process killed while saving leaves the
 state file naming the previous, complete checkpoint (tests/training/test_kill_resume.py
 kills a run with SIGKILL to check it). Restoring walks the checkpoints newest first and
-falls back, saying so, when one cannot be read (truncated or corrupted files).
+falls back, saying so, when one cannot be read (truncated or corrupted files). A save
+that fails (disk full) or is killed leaves TensorFlow's temporaries (`ckpt-<N>_temp/`,
+`*.tempstate*`, `checkpoint.tmp*`); they are deleted after the failure and when the
+next run opens the folder.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -82,6 +86,29 @@ def restore_newest(checkpoint: tf.train.Checkpoint, directory: str | os.PathLike
     return None
 
 
+# What a failed or killed save leaves: the shards of `ckpt-<N>_temp/`, a data file being
+# written (`.tempstate<random>`) and the state file's atomic-write temporary.
+_SAVE_TEMPORARIES = (f"{PREFIX}-*_temp*", f"{PREFIX}-*.tempstate*", "checkpoint.tmp*")
+
+
+def remove_save_temporaries(directory: str | os.PathLike, step: int | None = None) -> list[Path]:
+    """Deletes what failed or killed saves left in `directory` (of checkpoint `step`, or all).
+
+    Only safe while no save runs in `directory` (the trainer holds the run's lock).
+    """
+    directory = Path(directory)
+    patterns = _SAVE_TEMPORARIES if step is None else (f"{PREFIX}-{step}_temp*", f"{PREFIX}-{step}.*tempstate*")
+    removed = []
+    for pattern in patterns:
+        for leftover in directory.glob(pattern):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
+
+
 class RunCheckpoints:
     """Saves and restores one `tf.train.Checkpoint` in `<model_dir>/checkpoints/`.
 
@@ -97,6 +124,7 @@ class RunCheckpoints:
                  write_dir: str | os.PathLike, keep: int):
         self.checkpoint = checkpoint
         self.read_dir = Path(read_dir)
+        remove_save_temporaries(write_dir)  # of a save killed in an earlier run
         try:
             self.manager = tf.train.CheckpointManager(checkpoint, str(write_dir), max_to_keep=keep,
                                                       checkpoint_name=PREFIX)
@@ -119,6 +147,7 @@ class RunCheckpoints:
         try:
             return self.manager.save(checkpoint_number=step)
         except (tf.errors.OpError, OSError) as error:
+            remove_save_temporaries(self.manager.directory, step)
             previous = self.manager.latest_checkpoint
             raise CheckpointError(
                 f"{self.manager.directory}: could not write the checkpoint of step {step} "

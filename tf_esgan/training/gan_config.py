@@ -10,6 +10,7 @@ from tf_esgan.models.networks import NetworkConfig
 from tf_esgan.models.normalization import DEFAULT_NORMALIZATION
 from tf_esgan.models.precision import resolve_dtype_policy
 from tf_esgan.models.variants import get_variant
+from tf_esgan.training.run_dir import resolved_path
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
@@ -35,6 +36,7 @@ class TrainConfig:
 
     Attributes:
       dataset_dir: canonical dataset (images/, masks/); split by slide into train/validation.
+        Stored absolute (resolved when the config is made), like `model_dir`.
       model_dir: run folder: config.json, checkpoints/, logs/ (TensorBoard).
       variant: a row of Table 1 ("pix2pix", "sharp_gan", "sharp_gan_plus", "enhanced").
       epochs: total epochs (paper: 150); a larger value on restart extends a run.
@@ -104,6 +106,9 @@ class TrainConfig:
             raise ValueError("TrainConfig: `dataset_dir` is required (a folder with images/ and masks/)")
         if not self.model_dir:
             raise ValueError("TrainConfig: `model_dir` is required (the run folder)")
+        # Absolute, so config.json names the same folders from wherever it is read.
+        object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
+        object.__setattr__(self, "model_dir", resolved_path(self.model_dir))
         if self.strategy not in STRATEGIES:
             raise ValueError(f"TrainConfig: `strategy` must be one of {STRATEGIES}, got {self.strategy!r}")
         for name in ("epochs", "batch_size", "image_size", "keep_checkpoints"):

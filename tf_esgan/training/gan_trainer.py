@@ -13,6 +13,7 @@ are a pure function of (seed, epoch), and a resumed epoch skips the batches it h
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import shutil
@@ -24,10 +25,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_esgan.console import progress_bar
-from tf_esgan.errors import UserError
-from tf_esgan.data.datasets import Sample, list_samples, split_samples_by_group
-from tf_esgan.data.pipeline import PipelineConfig, make_dataset
+from tf_esgan.errors import ConfigError, UserError
+from tf_esgan.io_utils import ensure_writable_dir
+from tf_esgan.run_lock import run_lock
+from tf_esgan.data.datasets import Sample, check_samples, list_samples, split_samples_by_group
+from tf_esgan.data.pipeline import PipelineConfig, make_dataset, reraise_dataset_errors
 from tf_esgan.metrics.image_quality import ssim
 from tf_esgan.models.gan import LOSS_NAMES, EnhancedSharpGAN
 from tf_esgan.models.inference import generate
@@ -35,6 +37,7 @@ from tf_esgan.models.networks import build_networks
 from tf_esgan.training import distributed, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
 from tf_esgan.training.gan_config import RESUMABLE_CHANGES, TrainConfig
+from tf_esgan.training.progress import TrainingProgress
 from tf_esgan.training.run_dir import config_to_dict, prepare_run_dir
 
 VALIDATION_IMAGES = 4  # rows of the per-epoch image grid
@@ -77,11 +80,14 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 def _split(config: TrainConfig) -> tuple[list[Sample], list[Sample]]:
     samples = list_samples(config.dataset_dir)
+    # Every pair is read by training or by the validation images: a bad file found inside
+    # tf.data would end the run with a traceback, possibly hours in.
+    check_samples(samples, source=config.dataset_dir, crop_size=config.image_size, crop_flag="--image_size")
     train, validation = split_samples_by_group(samples, test_fraction=config.test_fraction,
                                                seed=config.data_split_seed)
     if not train:
-        raise ValueError(f"{config.dataset_dir}: no training images left after holding out "
-                         f"test_fraction={config.test_fraction} of the slides")
+        raise ConfigError(f"{config.dataset_dir}: no training images left after holding out "
+                          f"--test_fraction={config.test_fraction} of the slides")
     return train, validation or train  # a single-slide dataset validates on its training images
 
 
@@ -130,7 +136,7 @@ def _prepare_folder(config: TrainConfig, chief: bool) -> Path:
     folder = Path(config.model_dir)
     if not chief:
         return folder
-    prepare_run_dir(folder, config, overwrite=config.overwrite, ignore=RESUMABLE_CHANGES)
+    prepare_run_dir(folder, config, overwrite=config.overwrite, ignore=RESUMABLE_CHANGES, paths=("dataset_dir",))
     if config.overwrite:  # explicit request to start over: forget the earlier run
         shutil.rmtree(folder / CHECKPOINT_DIR, ignore_errors=True)
         shutil.rmtree(folder / summaries.LOG_DIR, ignore_errors=True)
@@ -145,8 +151,12 @@ def train_and_evaluate(config: TrainConfig, *, log: Callable[[str], None] = prin
     """Trains (or resumes) the run described by `config`; see the module docstring.
 
     Raises:
-      ValueError / DatasetError: bad config or dataset (before anything is written).
+      ValueError / DatasetError: bad config or dataset, e.g. a truncated or wrong-format
+        file anywhere in it (every pair is checked before anything is written).
+      ConfigError: `image_size` larger than the smallest image (named).
+      UnwritableFolderError: `model_dir` cannot be created or written.
       ConfigMismatchError: `model_dir` holds a run with other settings (unless overwrite).
+      FolderLockedError: another process is writing `model_dir` (see `run_lock`).
       CheckpointError: no readable checkpoint, or a checkpoint could not be written.
       NonFiniteLossError: a loss became NaN/inf (the last good checkpoint is kept).
     """
@@ -162,32 +172,38 @@ def train_and_evaluate(config: TrainConfig, *, log: Callable[[str], None] = prin
         raise ValueError("max_train_seconds is not supported with strategy 'multi_worker'; use epochs")
     train, validation = _split(config)
     steps_per_epoch = config.steps_per_epoch or max(1, tiles_per_pass(train, config.image_size) // config.batch_size)
-    folder = _prepare_folder(config, chief)
-    say = log if chief else (lambda message: None)
+    if chief:
+        ensure_writable_dir(config.model_dir, "--model_dir")
+    # One writer per run folder. The other workers of a multi-worker run write only to
+    # temporary folders (distributed.WriteDir), so only the chief takes the lock.
+    with run_lock(config.model_dir, what="training run") if chief else contextlib.nullcontext():
+        folder = _prepare_folder(config, chief)
+        say = log if chief else (lambda message: None)
 
-    gan = _build(config, strategy)
-    step, epoch, epoch_step = (tf.Variable(0, dtype=tf.int64, trainable=False) for _ in range(3))
-    checkpoint = tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator,
-                                     g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-                                     step=step, epoch=epoch, epoch_step=epoch_step)
-    checkpoint_dir = distributed.WriteDir(folder / CHECKPOINT_DIR, chief)
-    log_dir = distributed.WriteDir(folder / summaries.LOG_DIR, chief)
-    try:
-        checkpoints = RunCheckpoints(checkpoint, read_dir=folder / CHECKPOINT_DIR,
-                                     write_dir=checkpoint_dir.path, keep=config.keep_checkpoints)
-        resumed_from = checkpoints.restore_latest(say)
-        if resumed_from:
-            say(f"resumed from {resumed_from}: step {int(step.numpy())}, epoch {int(epoch.numpy())}, "
-                f"optimizer step {_scalar(gan.g_optimizer.iterations):.0f}")
-        writer = summaries.RunSummaries(log_dir.path, config_to_dict(config))
+        gan = _build(config, strategy)
+        step, epoch, epoch_step = (tf.Variable(0, dtype=tf.int64, trainable=False) for _ in range(3))
+        checkpoint = tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator,
+                                         g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
+                                         step=step, epoch=epoch, epoch_step=epoch_step)
+        checkpoint_dir = distributed.WriteDir(folder / CHECKPOINT_DIR, chief)
+        log_dir = distributed.WriteDir(folder / summaries.LOG_DIR, chief)
         try:
-            return _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_per_epoch,
-                         (step, epoch, epoch_step), resumed_from, chief, say)
+            checkpoints = RunCheckpoints(checkpoint, read_dir=folder / CHECKPOINT_DIR,
+                                         write_dir=checkpoint_dir.path, keep=config.keep_checkpoints)
+            resumed_from = checkpoints.restore_latest(say)
+            if resumed_from:
+                say(f"resumed from {resumed_from}: step {int(step.numpy())}, epoch {int(epoch.numpy())}, "
+                    f"optimizer step {_scalar(gan.g_optimizer.iterations):.0f}")
+            writer = summaries.RunSummaries(log_dir.path, config_to_dict(config))
+            try:
+                with reraise_dataset_errors():
+                    return _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_per_epoch,
+                                 (step, epoch, epoch_step), resumed_from, chief, say)
+            finally:
+                writer.close()
         finally:
-            writer.close()
-    finally:
-        checkpoint_dir.cleanup()
-        log_dir.cleanup()
+            checkpoint_dir.cleanup()
+            log_dir.cleanup()
 
 
 def _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_per_epoch, counters,
@@ -198,16 +214,14 @@ def _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_p
     totals = {name: 0.0 for name in LOSS_NAMES}
     steps_run, last_checkpoint, stopped = 0, resumed_from, "finished"
     started = time.perf_counter()
+    progress = TrainingProgress(epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+                                max_train_seconds=config.max_train_seconds,
+                                enabled=chief and bool(config.verbose), say=say)
     while int(epoch.numpy()) < config.epochs and stopped == "finished":
         current_epoch, done = int(epoch.numpy()), int(epoch_step.numpy())
         dataset = distributed.distribute(
             _epoch_dataset(train, config, current_epoch, steps_per_epoch, done), strategy)
-        progress = (progress_bar(steps_per_epoch, stateful_metrics=LOSS_NAMES)
-                    if chief and config.verbose else None)
-        if progress is not None:
-            say(f"epoch {current_epoch + 1}/{config.epochs}")
-            if done:
-                progress.update(done)
+        progress.start_epoch(current_epoch, done)
         tick = time.perf_counter()
         for batch in dataset:
             losses = {name: float(value) for name, value in train_step(batch).items()}
@@ -230,8 +244,8 @@ def _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_p
             tick = now
             for name, value in losses.items():
                 totals[name] += value
-            if progress is not None:
-                progress.update(int(epoch_step.numpy()), values=list(losses.items()))
+            progress.step(global_step=global_step, epoch_step=int(epoch_step.numpy()),
+                          elapsed=now - started, losses=losses)
             if config.checkpoint_every_steps and global_step % config.checkpoint_every_steps == 0:
                 last_checkpoint = checkpoints.save(global_step)
             if config.max_train_seconds and now - started >= config.max_train_seconds:

@@ -14,16 +14,21 @@ import keras
 import tensorflow as tf
 
 from tf_esgan.data import skeleton
+from tf_esgan.errors import ModelLoadError, ModelNotFoundError
+from tf_esgan.segmentation.segnet_loading import MODEL_FILE as SEGNET_MODEL_FILE
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, restore_newest
 from tf_esgan.training.gan_config import TrainConfig
-from tf_esgan.training.run_dir import CONFIG_FILE
+from tf_esgan.training.run_dir import CONFIG_FILE, SEGNET_RUN, run_kind
+
+_EXPECTED = ("pretrained:NAME, an esgan-train run folder (with config.json and checkpoints/) "
+             "or a .keras generator file")
 
 
 def load_keras_model(path: str | os.PathLike) -> keras.Model:
     """A model saved with `model.save("....keras")` (custom classes registered on import)."""
     path = Path(path)
     if path.suffix != ".keras" or not path.is_file():
-        raise FileNotFoundError(f"{path}: expected an existing `.keras` file")
+        raise ModelNotFoundError(f"{path}: expected an existing `.keras` file")
     # Importing the model modules registers UNetGenerator, SegNet's layers, etc.
     import tf_esgan.models.generator  # noqa: F401
     import tf_esgan.models.segnet  # noqa: F401
@@ -38,9 +43,10 @@ def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], N
     shipped in the package (`tf_esgan.pretrained`, loaded in float32).
 
     Raises:
-      ValueError: `model` is none of these, a `.keras` file comes without `conditioning`,
-        or `conditioning` contradicts the model's (PretrainedModelError, a ValueError,
-        for an unknown or damaged pretrained model).
+      ModelLoadError (a ValueError): `model` is none of these (an esgan-train-segnet run
+        is named as such), a run without a checkpoint, a `.keras` file without
+        `conditioning` or holding no generator, or `conditioning` contradicting the
+        model's (PretrainedModelError for an unknown or damaged pretrained model).
     """
     from tf_esgan.pretrained import registry
 
@@ -51,27 +57,38 @@ def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], N
         generator, kind = load_pretrained(name)
         log(f"generator: pretrained {name!r} ({kind} conditioning)")
         if conditioning and conditioning != kind:
-            raise ValueError(f"conditioning {conditioning!r} contradicts {model} ({kind!r})")
+            raise ModelLoadError(f"conditioning {conditioning!r} contradicts {model} ({kind!r})")
         return generator, kind
     path = Path(model)
     if path.is_file() and path.suffix == ".keras":
         if not conditioning:
-            raise ValueError(f"{path}: a .keras generator does not record its conditioning; pass "
-                             f"conditioning (one of {skeleton.CONDITIONING_KINDS})")
-        return load_keras_model(path), conditioning
+            raise ModelLoadError(f"{path}: a .keras generator does not record its conditioning; pass "
+                                 f"conditioning (one of {skeleton.CONDITIONING_KINDS})")
+        generator = load_keras_model(path)
+        # A generator maps a 1-channel condition to RGB; SegNet maps RGB to 2 channels.
+        if generator.input_shape[-1] != 1 or generator.output_shape[-1] != 3:
+            raise ModelLoadError(f"{path}: not a generator (input {generator.input_shape}, output "
+                                 f"{generator.output_shape}); is it a SegNet? Expected {_EXPECTED}")
+        return generator, conditioning
+    if path.is_dir() and (run_kind(path) == SEGNET_RUN or (path / SEGNET_MODEL_FILE).is_file()):
+        raise ModelLoadError(f"{path}: this is an esgan-train-segnet run (a SegNet); a generator is needed "
+                             f"here: {_EXPECTED}")
     if not (path / CONFIG_FILE).is_file():
-        raise ValueError(f"{path}: expected pretrained:NAME, an esgan-train run folder (with {CONFIG_FILE} "
-                         f"and {CHECKPOINT_DIR}/) or a .keras generator file")
+        missing = "no such file or folder" if not path.exists() else "not a generator"
+        raise ModelLoadError(f"{path}: {missing}; expected {_EXPECTED}")
     from tf_esgan.models.networks import build_networks
 
-    run = TrainConfig.from_json_dict(json.loads((path / CONFIG_FILE).read_text()))
+    try:
+        run = TrainConfig.from_json_dict(json.loads((path / CONFIG_FILE).read_text()))
+    except (ValueError, TypeError) as error:  # JSONDecodeError is a ValueError
+        raise ModelLoadError(f"{path / CONFIG_FILE}: not an esgan-train run config ({error})") from None
     generator, _ = build_networks(run.variant, run.network_config())
     restored = restore_newest(tf.train.Checkpoint(generator=generator), path / CHECKPOINT_DIR,
                               partial=True, log=log)
     if restored is None:
-        raise ValueError(f"{path / CHECKPOINT_DIR}: no checkpoint; train the run first")
+        raise ModelLoadError(f"{path / CHECKPOINT_DIR}: no checkpoint; train the run first")
     log(f"generator restored from {restored} (variant {run.variant})")
     if conditioning and conditioning != run.conditioning:
-        raise ValueError(f"conditioning {conditioning!r} contradicts the run's variant {run.variant!r} "
-                         f"({run.conditioning!r})")
+        raise ModelLoadError(f"conditioning {conditioning!r} contradicts the run's variant {run.variant!r} "
+                             f"({run.conditioning!r})")
     return generator, run.conditioning

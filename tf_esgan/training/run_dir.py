@@ -3,6 +3,8 @@
 Every trainer (GAN, SegNet) calls `prepare_run_dir(model_dir, config)` before training:
 a fresh folder gets the config; a folder from an earlier run is resumed only when its
 config matches, otherwise the user is told which values differ (or passes overwrite).
+Configs store absolute paths; config.json files written before that hold paths relative
+to the folder the run was started from, and match when the run is resumed from there.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from tf_esgan.errors import UserError
 from tf_esgan.io_utils import atomic_path
 
 CONFIG_FILE = "config.json"
+# What `run_kind` returns: the command that wrote a run folder.
+GAN_RUN = "esgan-train"
+SEGNET_RUN = "esgan-train-segnet"
 
 
 class ConfigMismatchError(UserError, ValueError):
@@ -52,8 +57,33 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return found
 
 
+def resolved_path(path: str | os.PathLike) -> str:
+    """`path` made absolute (against the current folder) with symlinks resolved; "" stays ""."""
+    return str(Path(path).expanduser().resolve()) if path else ""
+
+
+def run_kind(folder: str | os.PathLike) -> str | None:
+    """GAN_RUN or SEGNET_RUN by the fields of `folder`'s config.json; None without one."""
+    try:
+        config = json.loads((Path(folder) / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict):
+        return None
+    if "train_set" in config:  # SegNetTrainConfig
+        return SEGNET_RUN
+    if "variant" in config:  # TrainConfig
+        return GAN_RUN
+    return None
+
+
+def _resolve_paths(config: dict, paths: tuple[str, ...]) -> dict:
+    return {key: resolved_path(value) if key in paths and isinstance(value, str) else value
+            for key, value in config.items()}
+
+
 def prepare_run_dir(model_dir: str | os.PathLike, config: Any, *, overwrite: bool = False,
-                    ignore: tuple[str, ...] = ()) -> Path:
+                    ignore: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> Path:
     """Creates `model_dir` and writes `config.json`, or checks it against an earlier run.
 
     Args:
@@ -63,6 +93,8 @@ def prepare_run_dir(model_dir: str | os.PathLike, config: Any, *, overwrite: boo
         the earlier run are left in place; the trainer decides whether to resume them).
       ignore: top-level config fields allowed to differ on resume (e.g. "epochs", so a
         finished run can be extended).
+      paths: top-level fields holding paths, compared resolved: an earlier config's
+        relative path is taken relative to the current folder, as it was when written.
     Raises:
       ConfigMismatchError: naming each differing value, when `overwrite` is False.
     """
@@ -75,9 +107,18 @@ def prepare_run_dir(model_dir: str | os.PathLike, config: Any, *, overwrite: boo
             earlier = json.loads(path.read_text())
         except json.JSONDecodeError as error:
             raise ConfigMismatchError(f"{path}: unreadable config ({error}); pass overwrite to replace it") from error
+        if not isinstance(earlier, dict):
+            raise ConfigMismatchError(f"{path}: not a run config (a JSON object); pass overwrite to replace it")
+        earlier, resolved = _resolve_paths(earlier, paths), _resolve_paths(wanted, paths)
         differing = [line for line in _differences(
             {k: v for k, v in earlier.items() if k not in ignore},
-            {k: v for k, v in wanted.items() if k not in ignore})]
+            {k: v for k, v in resolved.items() if k not in ignore})]
+        for key in paths:
+            old_path = earlier.get(key)
+            if old_path and old_path != resolved.get(key) and not Path(old_path).exists():
+                # A moved dataset: the run can go on with the new path, but only the user knows.
+                differing.append(f"{key}: the run's {old_path} no longer exists; if it moved to "
+                                 f"{wanted.get(key)}, set {key} to that in {path} to resume")
         if differing:
             raise ConfigMismatchError(
                 f"{path} belongs to a run with a different config:\n  " + "\n  ".join(differing)

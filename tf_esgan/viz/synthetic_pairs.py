@@ -3,7 +3,9 @@
 Every synthesis run writes one (`<out_dir>/synthetic_pairs.png`) so the synthetic set gets
 looked at. The pairs are read back from `images/<id>.png` and `masks/<id>.png`, so the
 figure shows the files themselves, also after a resumed run. The figure sits beside
-images/ and masks/, never inside them, where it would be read as a sample.
+images/ and masks/, never inside them, where it would be read as a sample. Pairs of the
+other `pair_formats` are read with `read_pair`; Cellpose reads every image of the
+dataset folder itself, so its figure goes into `figures/`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Sequence
 import numpy as np
 
 from tf_esgan.data import skeleton
-from tf_esgan.data.datasets import IMAGES_DIR, MASKS_DIR, Sample, load_pair
+from tf_esgan.data.pair_formats import pair_paths, read_pair
 from tf_esgan.io_utils import atomic_path
 
 FIGURE_NAME = "synthetic_pairs.png"
+#: Where the figure goes for formats that read images from the dataset folder itself.
+FIGURE_DIR = "figures"
 #: Pairs shown: a GRID_SIDE x GRID_SIDE grid.
 GRID_SIDE = 4
 OUTLINE_COLOR = (0, 255, 0)
@@ -70,14 +74,31 @@ def grid_shape(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
+def _read_as_sample(path: Path, root: Path, format: str) -> bool:
+    """Whether `path` lies where `format`'s readers look for pair files."""
+    for pair_file in pair_paths(root, format, "probe"):
+        folder = pair_file.parent.resolve()
+        if path.parent.resolve() == folder and (folder != root.resolve() or path.suffix == pair_file.suffix):
+            return True
+    return False
+
+
+def default_figure_path(dataset_dir: str | os.PathLike, format: str = "canonical") -> Path:
+    """`<dataset_dir>/synthetic_pairs.png`, or in `figures/` where it would be read as an image."""
+    root = Path(dataset_dir)
+    path = root / FIGURE_NAME
+    return root / FIGURE_DIR / FIGURE_NAME if _read_as_sample(path, root, format) else path
+
+
 def save_synthetic_pairs_figure(dataset_dir: str | os.PathLike, sample_ids: Sequence[str],
-                                path: str | os.PathLike | None = None) -> Path:
-    """Writes a grid of the pairs `sample_ids` of a canonical dataset, read from disk.
+                                path: str | os.PathLike | None = None, *, format: str = "canonical") -> Path:
+    """Writes a grid of the pairs `sample_ids` of a dataset, read from disk.
 
     Args:
-      dataset_dir: folder with images/<id>.png and masks/<id>.png.
+      dataset_dir: folder of pairs in `format` (canonical: images/<id>.png and masks/<id>.png).
       sample_ids: the ids to show, in grid order (1 to GRID_SIDE**2 of them).
-      path: PNG to write, atomically; default `<dataset_dir>/synthetic_pairs.png`.
+      path: PNG to write, atomically; default `default_figure_path(dataset_dir, format)`.
+      format: one of `pair_formats.PAIR_FORMATS`.
     Returns:
       The written path.
     Raises:
@@ -89,16 +110,14 @@ def save_synthetic_pairs_figure(dataset_dir: str | os.PathLike, sample_ids: Sequ
     from matplotlib import pyplot
 
     root = Path(dataset_dir)
-    path = Path(path) if path is not None else root / FIGURE_NAME
-    if path.parent.resolve() in {(root / IMAGES_DIR).resolve(), (root / MASKS_DIR).resolve()}:
-        raise ValueError(f"save_synthetic_pairs_figure: `path` {path} is inside the dataset's "
-                         f"{IMAGES_DIR}/ or {MASKS_DIR}/ folder and would be read as a sample")
+    path = Path(path) if path is not None else default_figure_path(root, format)
+    if _read_as_sample(path, root, format):
+        raise ValueError(f"save_synthetic_pairs_figure: `path` {path} is among the dataset's {format} "
+                         f"pair files and would be read as a sample")
     rows, columns = grid_shape(len(sample_ids))
     panels = []
     for sample_id in sample_ids:
-        name = f"{sample_id}.png"
-        image, labels = load_pair(Sample(id=sample_id, image_path=root / IMAGES_DIR / name,
-                                         mask_path=root / MASKS_DIR / name))
+        image, labels = read_pair(root, format, sample_id)
         panels.append((sample_id, outline_overlay(image, labels)))
     largest_side = max(max(panel.shape[:2]) for _, panel in panels)
     dpi = max(_MIN_DPI, math.ceil(largest_side / (_CELL_INCHES * _IMAGE_SHARE)))
