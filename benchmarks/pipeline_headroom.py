@@ -32,7 +32,7 @@ def main(argv):
     config = TrainConfig(dataset_dir=_DATASET_DIR.value, model_dir="-", batch_size=_BATCH.value)
     strategy = distributed.make_strategy("default")
     gan = gan_trainer._build(config, strategy)
-    step = distributed.make_train_step(gan, strategy)
+    step = distributed.make_train_step(gan_trainer.gan_replica_step(gan, strategy), strategy)
     pipeline = PipelineConfig(conditioning=config.conditioning, crop_size=256, batch_size=_BATCH.value,
                               augment=True, shuffle=True, repeat=True, drop_remainder=True)
     real = iter(make_dataset(list_samples(_DATASET_DIR.value), pipeline))

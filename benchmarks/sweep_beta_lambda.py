@@ -34,7 +34,7 @@ from tf_esgan.data.pipeline import PipelineConfig, make_dataset
 from tf_esgan.losses.contour import to_gray
 from tf_esgan.evaluation.image_quality_table import evaluate_image_quality
 from tf_esgan.models.gan import EnhancedSharpGAN
-from tf_esgan.models.gan_config import GanLossConfig
+from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.inference import generate
 from tf_esgan.models.networks import NetworkConfig, build_networks
 from tf_esgan.models.precision import recommended_dtype_policy

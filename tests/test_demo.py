@@ -73,7 +73,7 @@ def _check_common(summary, out):
 def test_demo_with_pretrained_models(demo_models, monkeypatch, tmp_path):
     from tf_esgan.pretrained.registry import DIRECTORY_ENV
     from tf_esgan.segmentation.evaluate import segment_image
-    from tf_esgan.segmentation.segnet_loading import load_segnet_and_watershed
+    from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
 
     monkeypatch.setenv(DIRECTORY_ENV, str(demo_models))
     config = DemoConfig(out_dir=str(tmp_path / "out"), model="pretrained:demo", segnet="pretrained:demo",

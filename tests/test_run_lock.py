@@ -1,10 +1,13 @@
-"""One writer per folder: a second writer is refused naming the holder; a killed holder blocks nobody."""
+"""One writer per folder (or per shard): a second writer is refused naming the holder; a killed holder
+blocks nobody."""
 
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,3 +85,41 @@ def test_a_lock_file_being_released_is_not_shared(tmp_path, monkeypatch):
         assert len(opened) == 2 and path.exists()
         assert os.stat(path).st_ino == os.fstat(opened[1]).st_ino
     assert time.monotonic() - started < 5
+
+
+def test_shards_share_the_folder_and_exclude_an_unsharded_writer(tmp_path):
+    folder = tmp_path / "set"
+    with run_lock(folder, what="synthetic set", shard_index=0, num_shards=2) as first:
+        with run_lock(folder, what="synthetic set", shard_index=1, num_shards=2) as second:
+            assert (first.name, second.name) == (".esgan.shard-0-of-2.lock", ".esgan.shard-1-of-2.lock")
+            assert json.loads(second.read_text())["shard"] == "1 of 2"
+            # The unsharded writer is told about every shard (the folder lock holds no record).
+            with pytest.raises(FolderLockedError, match=r"\(shard 0 of 2\); pid .*\(shard 1 of 2\)"):
+                with run_lock(folder, what="synthetic set"):
+                    pass
+            with pytest.raises(FolderLockedError, match=r"shard 1 of 2"):
+                with run_lock(folder, what="synthetic set", shard_index=1, num_shards=2):
+                    pass
+        assert not second.exists() and (folder / LOCK_FILE).exists()  # shard 0 still holds the folder
+        with pytest.raises(FolderLockedError, match=r"shard 0 of 2"):
+            with run_lock(folder, what="synthetic set"):
+                pass
+    assert not list(folder.iterdir())  # the last shard removed the folder lock
+    with run_lock(folder, what="synthetic set"):
+        with pytest.raises(FolderLockedError, match=f"pid {os.getpid()}@"):
+            with run_lock(folder, what="synthetic set", shard_index=1, num_shards=2):
+                pass
+    with pytest.raises(ValueError, match=r"shard_index must be in \[0, 2\), got 2"):
+        with run_lock(folder, what="synthetic set", shard_index=2, num_shards=2):
+            pass
+
+
+def test_a_shard_starting_while_the_last_one_removes_the_folder_lock_waits(tmp_path):
+    """The last shard holds the folder lock exclusively for an instant; that is no writer."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    finishing = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(finishing, fcntl.LOCK_EX)
+    threading.Timer(0.1, os.close, (finishing,)).start()
+    with run_lock(folder, what="synthetic set", shard_index=0, num_shards=2) as path:
+        assert path.exists()

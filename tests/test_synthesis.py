@@ -8,8 +8,9 @@ from tf_esgan import synthesis
 from tf_esgan.data import pair_formats
 from tf_esgan.data.datasets import list_samples
 from tf_esgan.data.image_io import read_image, read_mask
+from tf_esgan.data.image_range import to_uint8
 from tf_esgan.models.networks import NetworkConfig, build_networks
-from tf_esgan.training.run_dir import ConfigMismatchError
+from tf_esgan.runs.run_dir import ConfigMismatchError
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_same_seed_same_files_and_canonical_layout(generator_file, tmp_path):
         np.testing.assert_array_equal(labels, expected_labels)  # mask i is a function of (seed, i)
         nuclei.append(int(labels.max()))
         # The image is G(skeleton map of the written mask), rounded to uint8.
-        expected = synthesis.to_uint8(generator(condition[None], training=False))[0]
+        expected = to_uint8(generator(condition[None], training=False))[0]
         assert np.abs(read_image(sample.image_path).astype(int) - expected).max() <= 1
     assert sum(count > 0 for count in nuclei) >= 2  # 64x64 crops: some may hold no nucleus
     other = job(generator_file, tmp_path / "c", 5, seed=1)

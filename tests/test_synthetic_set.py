@@ -13,9 +13,9 @@ from tf_esgan.data.image_io import write_image, write_mask
 from tf_esgan.data.pair_formats import PAIR_FORMATS, list_pair_names, read_pair
 from tf_esgan.models.networks import build_networks
 from tf_esgan.run_lock import FolderLockedError, run_lock
+from tf_esgan.runs.run_dir import ConfigMismatchError, prepare_run_dir
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
 from tf_esgan.training.gan_config import TrainConfig
-from tf_esgan.training.run_dir import ConfigMismatchError, prepare_run_dir
 from tf_esgan.viz.synthetic_pairs import FIGURE_DIR, FIGURE_NAME
 
 SIZE = 32

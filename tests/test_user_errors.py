@@ -18,14 +18,14 @@ from tf_esgan.errors import ConfigError, ModelLoadError, UserError
 from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
 from tf_esgan.io_utils import UnwritableFolderError, ensure_writable_dir
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
-from tf_esgan.segmentation.evaluate import evaluate_run, save_watershed_config
+from tf_esgan.runs.generator_loading import load_generator
+from tf_esgan.runs.run_dir import ConfigMismatchError, config_to_dict, prepare_run_dir
+from tf_esgan.runs.segnet_loading import load_segnet, save_watershed_config
+from tf_esgan.segmentation.evaluate import evaluate_run
 from tf_esgan.segmentation.postprocess import WatershedConfig
-from tf_esgan.segmentation.segnet_loading import load_segnet
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
 from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
-from tf_esgan.training.generator_loading import load_generator
-from tf_esgan.training.run_dir import ConfigMismatchError, config_to_dict, prepare_run_dir
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_GAN = dict(image_size=32, generator_base_filters=4, generator_depth=5, discriminator_base_filters=4,

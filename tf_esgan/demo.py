@@ -23,12 +23,26 @@ from pathlib import Path
 
 import numpy as np
 
+from tf_esgan import synthesis
 from tf_esgan.data import masks, skeleton
 from tf_esgan.data.datasets import list_samples, load_pair, sample_root, split_samples_by_group
 from tf_esgan.data.image_io import read_image, read_mask
+from tf_esgan.data.image_range import to_uint8
 from tf_esgan.io_utils import atomic_write_bytes
-from tf_esgan.viz.conditioning_figure import save_conditioning_figure
+from tf_esgan.metrics.image_quality import fsim, gmsd, ssim
+from tf_esgan.metrics.segmentation import aggregate, instance_counts
+from tf_esgan.models.inference import generate
+from tf_esgan.pretrained import registry
+from tf_esgan.pretrained.loading import model_card
+from tf_esgan.runs.generator_loading import load_generator
+from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
+from tf_esgan.segmentation.evaluate import segment_image
+from tf_esgan.serving import export_generator
+from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.gan_trainer import train_and_evaluate
 from tf_esgan.viz.comparison_figure import save_comparison_figure
+from tf_esgan.viz.conditioning_figure import save_conditioning_figure
+from tf_esgan.viz.segmentation_figure import save_segmentation_figure
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -75,9 +89,6 @@ class DemoConfig:
 
 
 def _train(config: DemoConfig, out: Path, progress):
-    from tf_esgan.training.gan_config import TrainConfig
-    from tf_esgan.training.gan_trainer import train_and_evaluate
-
     train_config = TrainConfig(
         dataset_dir=str(sample_root()), model_dir=str(out / "run"), variant="enhanced", epochs=100_000,
         steps_per_epoch=30, batch_size=1, image_size=config.image_size, seed=config.seed, test_fraction=0.25,
@@ -90,14 +101,10 @@ def _train(config: DemoConfig, out: Path, progress):
 
 
 def _export(generator, out: Path, conditioning: str) -> str:
-    from tf_esgan.serving import export_generator
-
     return str(export_generator(generator, out / "model", conditioning=conditioning, overwrite=True, version=1))
 
 
 def _score(real_images: list, synthetic_images: list) -> dict:
-    from tf_esgan.metrics.image_quality import fsim, gmsd, ssim
-
     real = np.stack(real_images).astype(np.float32) / 255.0
     synthetic = np.stack(synthetic_images).astype(np.float32) / 255.0
     return {name: [round(float(value), 4) for value in metric(real, synthetic).numpy()]
@@ -111,7 +118,6 @@ def _generator(config: DemoConfig, out: Path, progress):
         return result.generator, "skeleton", (
             f"trained here for {result.step} steps in {result.seconds:.0f} s (budget {config.train_seconds:.0f} s) "
             f"with a {config.generator_base_filters}-filter generator: a demonstration, not the shipped model"), result
-    from tf_esgan.training.generator_loading import load_generator
 
     generator, kind = load_generator(config.model, log=progress)
     return generator, kind, f"generator {config.model}", None
@@ -119,12 +125,9 @@ def _generator(config: DemoConfig, out: Path, progress):
 
 def _training_slides(model: str) -> set[str] | None:
     """Slides a pretrained model was trained on (from its card), or None if unknown."""
-    from tf_esgan.pretrained import registry
-
     name = registry.pretrained_name(model)
     if name is None:
         return None
-    from tf_esgan.pretrained.loading import model_card
 
     slides = model_card("generator", name).get("card", {}).get("train_slides")
     return set(slides) if slides else None
@@ -132,20 +135,76 @@ def _training_slides(model: str) -> set[str] | None:
 
 def _segmentation_scores(pairs: list) -> dict:
     """Mean per-image DQ, SQ, PQ, AJI of (true labels, predicted labels) pairs."""
-    from tf_esgan.metrics.segmentation import aggregate, instance_counts
-
     scores = aggregate([instance_counts(true, predicted) for true, predicted in pairs])
     return {name: round(float(getattr(scores, f"mean_{name}")), 4) for name in ("dq", "sq", "pq", "aji")}
 
 
+def _held_out(config: DemoConfig, samples: list, trained_here: bool) -> set[str]:
+    """Ids of the sample crops the generator did not train on (empty if unknown)."""
+    if trained_here:
+        return {s.id for s in split_samples_by_group(samples, test_fraction=0.25, seed=config.seed)[1]}
+    slides = _training_slides(config.model)
+    # Sample ids are tnbc_<slide>_<patch>_y.._x..: the source image's slide is the 2nd field.
+    return {s.id for s in samples if s.id.split("_")[1] not in slides} if slides is not None else set()
+
+
+def _image_quality(generator, kind: str, real_rows: list, samples: list, held_out: set[str],
+                   out: Path) -> tuple[dict, dict, Path]:
+    """(scores of the re-synthesized crops, scores of a flat image, Fig. 4-like comparison)."""
+    maps = [skeleton.conditioning(labels, kind)[..., 0] for _, labels, _ in real_rows]
+    regenerated = to_uint8(generate(generator, np.stack(maps)[..., None]))
+    real_images = [image for _, _, image in real_rows]
+    scores = _score(real_images, list(regenerated))
+    flat_colour = np.mean(np.stack(real_images).reshape(-1, 3), axis=0)
+    flat = _score(real_images, [np.broadcast_to(np.rint(flat_colour), image.shape).astype(np.uint8)
+                                for image in real_images])
+    comparison = save_comparison_figure(
+        [(title + (" (held out)" if sample.id in held_out else ""), labels, skeleton_map, image, fake)
+         for (title, labels, image), skeleton_map, fake, sample in zip(real_rows, maps, regenerated, samples)],
+        out / "fig4_real_vs_synthetic.png")
+    return scores, flat, comparison
+
+
+def _segmentation(segnet_name: str, real_rows: list, synthetic_rows: list, synthetic_samples: list,
+                  out: Path) -> tuple[dict, Path]:
+    """(SegNet's scores on the real crops and the synthetic pairs, Fig. 5-like figure)."""
+    segnet, watershed = load_segnet_and_watershed(segnet_name)
+    real_segmented = [segment_image(segnet, image, watershed) for _, _, image in real_rows]
+    synthetic_images = [read_image(sample.image_path) for sample in synthetic_samples]
+    synthetic_segmented = [segment_image(segnet, image, watershed) for image in synthetic_images]
+    figure = save_segmentation_figure(
+        [(title, image, labels, predicted) for (title, labels, image), predicted in zip(real_rows, real_segmented)]
+        + [(title, image, labels, predicted) for (title, labels, _), image, predicted
+           in list(zip(synthetic_rows, synthetic_images, synthetic_segmented))[:4]],
+        out / "fig5_segmentation.png")
+    scores = {"segnet": segnet_name,
+              "real_crops": _segmentation_scores(list(zip([l for _, l, _ in real_rows], real_segmented))),
+              "synthetic_pairs": _segmentation_scores(list(zip([l for _, l, _ in synthetic_rows],
+                                                               synthetic_segmented)))}
+    return scores, figure
+
+
+def _metrics(source: str, samples: list, held_out: set[str], scores: dict, flat: dict, segmentation: dict,
+             result) -> dict:
+    """The content of metrics.json (`result`: the training result, None for a given generator)."""
+    metrics = {
+        "note": (f"{source}. Image quality: real crops vs the generator's output for their own "
+                 "conditioning maps; `flat` is an image of the crops' mean colour, for scale (SSIM "
+                 "rewards it). Segmentation: SegNet's instances vs the masks (mean per image)."),
+        "images": [sample.id for sample in samples],
+        "held_out": sorted(held_out),
+        **scores,
+        "mean": {name: round(float(np.mean(values)), 4) for name, values in scores.items()},
+        "flat_mean": {name: round(float(np.mean(values)), 4) for name, values in flat.items()},
+        "segmentation": segmentation,
+    }
+    if result is not None:
+        metrics.update(train_steps=result.step, final_losses={n: round(v, 4) for n, v in result.losses.items()})
+    return metrics
+
+
 def run_demo(config: DemoConfig, *, progress=print) -> dict:
     """Runs the demo; returns (and writes to `<out_dir>/summary.json`) what it made."""
-    from tf_esgan import synthesis
-    from tf_esgan.models.inference import generate
-    from tf_esgan.segmentation.evaluate import segment_image
-    from tf_esgan.segmentation.segnet_loading import load_segnet_and_watershed
-    from tf_esgan.viz.segmentation_figure import save_segmentation_figure
-
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -166,52 +225,13 @@ def run_demo(config: DemoConfig, *, progress=print) -> dict:
     synthetic_samples = list_samples(synthetic_dir)
     synthetic_rows = [(sample.id, read_mask(sample.mask_path), None) for sample in synthetic_samples]
 
-    if result is not None:
-        held_out = {s.id for s in split_samples_by_group(samples, test_fraction=0.25, seed=config.seed)[1]}
-    else:
-        slides = _training_slides(config.model)
-        # Sample ids are tnbc_<slide>_<patch>_y.._x..: the source image's slide is the 2nd field.
-        held_out = ({s.id for s in samples if s.id.split("_")[1] not in slides}
-                    if slides is not None else set())
+    held_out = _held_out(config, samples, result is not None)
     progress("re-synthesizing the real sample crops from their own skeleton maps")
-    maps = [skeleton.conditioning(labels, kind)[..., 0] for _, labels, _ in real_rows]
-    regenerated = synthesis.to_uint8(generate(generator, np.stack(maps)[..., None]))
-    real_images = [image for _, _, image in real_rows]
-    scores = _score(real_images, list(regenerated))
-    flat_colour = np.mean(np.stack(real_images).reshape(-1, 3), axis=0)
-    flat = _score(real_images, [np.broadcast_to(np.rint(flat_colour), image.shape).astype(np.uint8)
-                                for image in real_images])
-    comparison = save_comparison_figure(
-        [(title + (" (held out)" if sample.id in held_out else ""), labels, skeleton_map, image, fake)
-         for (title, labels, image), skeleton_map, fake, sample in zip(real_rows, maps, regenerated, samples)],
-        out / "fig4_real_vs_synthetic.png")
-
+    scores, flat, comparison = _image_quality(generator, kind, real_rows, samples, held_out, out)
     progress(f"segmenting the real crops and the synthetic images with SegNet {config.segnet}")
-    segnet, watershed = load_segnet_and_watershed(config.segnet)
-    real_segmented = [segment_image(segnet, image, watershed) for image in real_images]
-    synthetic_images = [read_image(sample.image_path) for sample in synthetic_samples]
-    synthetic_segmented = [segment_image(segnet, image, watershed) for image in synthetic_images]
-    segmentation_figure = save_segmentation_figure(
-        [(title, image, labels, predicted) for (title, labels, image), predicted in zip(real_rows, real_segmented)]
-        + [(title, image, labels, predicted) for (title, labels, _), image, predicted
-           in list(zip(synthetic_rows, synthetic_images, synthetic_segmented))[:4]],
-        out / "fig5_segmentation.png")
-    metrics = {
-        "note": (f"{source}. Image quality: real crops vs the generator's output for their own "
-                 "conditioning maps; `flat` is an image of the crops' mean colour, for scale (SSIM "
-                 "rewards it). Segmentation: SegNet's instances vs the masks (mean per image)."),
-        "images": [sample.id for sample in samples],
-        "held_out": sorted(held_out),
-        **scores,
-        "mean": {name: round(float(np.mean(values)), 4) for name, values in scores.items()},
-        "flat_mean": {name: round(float(np.mean(values)), 4) for name, values in flat.items()},
-        "segmentation": {"segnet": config.segnet,
-                         "real_crops": _segmentation_scores(list(zip([l for _, l, _ in real_rows], real_segmented))),
-                         "synthetic_pairs": _segmentation_scores(
-                             list(zip([l for _, l, _ in synthetic_rows], synthetic_segmented)))},
-    }
-    if result is not None:
-        metrics.update(train_steps=result.step, final_losses={n: round(v, 4) for n, v in result.losses.items()})
+    segmentation, segmentation_figure = _segmentation(config.segnet, real_rows, synthetic_rows,
+                                                      synthetic_samples, out)
+    metrics = _metrics(source, samples, held_out, scores, flat, segmentation, result)
     atomic_write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
     progress("exporting the generator for TF Serving")
     model_path = _export(generator, out, kind)

@@ -9,11 +9,19 @@ and batches cover fixed index blocks [k * batch_size, (k + 1) * batch_size), so 
 after an interruption skips the finished pairs and writes exactly the files an
 uninterrupted run would have written. One process writes a set at a time (`run_lock`),
 and a set is only extended by the generator weights that made it (`synthetic_set`).
+
+Shards (`num_shards`, `shard_index`) split a job across processes or machines writing
+one folder at the same time: shard K of N writes the blocks b with b % N == K, so the
+shards together write exactly the files of one unsharded run with the same seed and
+batch size, and no pair twice. Array jobs pass the shard on the command line; a
+`TF_CONFIG` cluster gives it by the task's position (`tf_config_shard`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -25,12 +33,14 @@ import tensorflow as tf
 from tf_esgan import synthetic_set
 from tf_esgan.console import progress_bar
 from tf_esgan.data import masks, skeleton
+from tf_esgan.data.image_range import to_uint8
 from tf_esgan.data.pair_formats import PAIR_FORMATS, pair_paths, write_pair
+from tf_esgan.errors import ConfigError
 from tf_esgan.models.inference import generate
 from tf_esgan.run_lock import run_lock
+from tf_esgan.runs.generator_loading import load_generator
+from tf_esgan.runs.run_dir import config_to_dict
 from tf_esgan.synthetic_set import ID_FORMAT
-from tf_esgan.training.generator_loading import load_generator
-from tf_esgan.training.run_dir import config_to_dict
 from tf_esgan.viz.synthetic_pairs import GRID_SIDE, save_synthetic_pairs_figure
 
 
@@ -51,7 +61,10 @@ class SynthesisConfig:
         for a `.keras` file).
       format: file layout of the pairs, one of `pair_formats.PAIR_FORMATS`.
       overwrite: delete the set already in `out_dir` (only the files synthesis wrote)
-        and start over, instead of refusing other weights or settings.
+        and start over, instead of refusing other weights or settings (unsharded only).
+      num_shards: processes writing the set at the same time (e.g. an array job's size).
+      shard_index: this process's shard, 0 <= shard_index < num_shards: it writes the
+        batch blocks b with b % num_shards == shard_index.
     """
 
     model: str
@@ -63,9 +76,11 @@ class SynthesisConfig:
     conditioning: str = ""
     format: str = "canonical"
     overwrite: bool = False
+    num_shards: int = 1
+    shard_index: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("num_images", "batch_size"):
+        for name in ("num_images", "batch_size", "num_shards"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SynthesisConfig: `{name}` must be >= 1, got {getattr(self, name)}")
         if self.preset not in masks.PRESETS:
@@ -75,17 +90,60 @@ class SynthesisConfig:
                              f"or empty, got {self.conditioning!r}")
         if self.format not in PAIR_FORMATS:
             raise ValueError(f"SynthesisConfig: `format` must be one of {PAIR_FORMATS}, got {self.format!r}")
+        if not 0 <= self.shard_index < self.num_shards:
+            raise ValueError(f"SynthesisConfig: `shard_index` must be in [0, num_shards={self.num_shards}), "
+                             f"got {self.shard_index}")
+        if self.overwrite and self.num_shards > 1:
+            raise ValueError("SynthesisConfig: `overwrite` deletes the set while the other shards write it; "
+                             "delete it first (one unsharded run with overwrite, or remove the folder)")
+
+    def owns(self, index: int) -> bool:
+        """Whether this shard writes pair `index` (every pair when unsharded)."""
+        return (index // self.batch_size) % self.num_shards == self.shard_index
+
+
+# Task types that synthesize, in the order shards are numbered ("ps" and "evaluator"
+# tasks of a training cluster have no shard).
+_SHARD_TASK_TYPES = ("chief", "worker")
+
+
+def tf_config_shard(tf_config: str | None = None) -> tuple[int, int] | None:
+    """(shard_index, num_shards) of this task of the `TF_CONFIG` cluster; None without one.
+
+    Shards are the cluster's `chief` task (if any) followed by its `worker` tasks in
+    order: with one chief and three workers, the chief is shard 0 and worker i is shard
+    i + 1 of 4; without a chief, worker i is shard i.
+
+    Args:
+      tf_config: the JSON text; default the TF_CONFIG environment variable.
+    Raises:
+      ConfigError: TF_CONFIG is not JSON, or its task is missing or not among the shards.
+    """
+    text = os.environ.get("TF_CONFIG", "") if tf_config is None else tf_config
+    if not text.strip():
+        return None
+    try:
+        parsed = json.loads(text)
+        cluster, task = parsed.get("cluster") or {}, parsed.get("task") or {}
+        tasks = [(kind, index) for kind in _SHARD_TASK_TYPES for index in range(len(cluster.get(kind) or ()))]
+    except (ValueError, AttributeError, TypeError) as error:
+        raise ConfigError(f"TF_CONFIG: not a JSON object with a `cluster` ({error})") from None
+    if not cluster:
+        return None
+    try:
+        this = (task["type"], int(task["index"]))
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"TF_CONFIG: names a cluster but no `task` with a type and index, got {task!r}") from None
+    if this not in tasks:
+        raise ConfigError(f"TF_CONFIG: task {this[0]}:{this[1]} is not one of the cluster's "
+                          f"{' and '.join(_SHARD_TASK_TYPES)} tasks, which synthesize")
+    return tasks.index(this), len(tasks)
 
 
 def random_pair(index: int, seed: int, size: int, preset: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Mask int32 [size, size] and conditioning float32 [size, size, 1] of image `index`."""
     labels = masks.random_nuclei_labels((size, size), rng=np.random.default_rng([seed, index]), preset=preset)
     return labels, skeleton.conditioning(labels, kind)
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """float [B, H, W, 3] in [-1, 1] -> uint8 [B, H, W, 3] in [0, 255] (rounded)."""
-    return np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def _done(out: Path, format: str, index: int) -> bool:
@@ -105,7 +163,8 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
       ConfigMismatchError: `out_dir` was made with other generator weights, seed, preset,
         conditioning or format (unless `config.overwrite`).
       NotASyntheticSetError: `out_dir` holds files synthesis did not write (a real dataset).
-      FolderLockedError: another process is writing `out_dir`.
+      FolderLockedError: another process is writing `out_dir` (for a shard: an unsharded
+        run, or the same shard).
     """
     step = None
     if generator is None:
@@ -117,9 +176,14 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
         kind = config.conditioning
     record = {**config_to_dict(dataclasses.replace(config, conditioning=kind)),
               synthetic_set.WEIGHTS_KEY: synthetic_set.weights_identity(generator, config.model, step=step)}
-    with run_lock(config.out_dir, what="synthetic set"):
+    for name in ("num_shards", "shard_index"):  # one set, written by any number of shards
+        del record[name]
+    sharded = config.num_shards > 1
+    with run_lock(config.out_dir, what="synthetic set", shard_index=config.shard_index,
+                  num_shards=config.num_shards):
         # config.json stops a rerun from mixing two different sets in one folder.
-        synthetic_set.prepare(config.out_dir, record, overwrite=config.overwrite)
+        synthetic_set.prepare(config.out_dir, record, overwrite=config.overwrite,
+                              owned=config.owns if sharded else None)
         return _write_pairs(config, generator, kind, verbose, log)
 
 
@@ -128,11 +192,12 @@ def _write_pairs(config: SynthesisConfig, generator: keras.Model, kind: str, ver
     out = Path(config.out_dir)
     size = int(generator.inputs[0].shape[1])
     infer = tf.function(lambda condition: generate(generator, condition), reduce_retracing=True)
-    todo = {index for index in range(config.num_images) if not _done(out, config.format, index)}
+    owned = [index for index in range(config.num_images) if config.owns(index)]
+    todo = {index for index in owned if not _done(out, config.format, index)}
     blocks = sorted({index // config.batch_size for index in todo})
-    progress = progress_bar(config.num_images, unit_name="pair", enabled=bool(verbose))
-    if len(todo) < config.num_images:
-        progress.update(config.num_images - len(todo))
+    progress = progress_bar(len(owned), unit_name="pair", enabled=bool(verbose))
+    if len(todo) < len(owned):
+        progress.update(len(owned) - len(todo))
     started, written = time.perf_counter(), 0
     for block in blocks:
         indices = list(range(block * config.batch_size, (block + 1) * config.batch_size))
@@ -148,12 +213,17 @@ def _write_pairs(config: SynthesisConfig, generator: keras.Model, kind: str, ver
             written += 1
             progress.add(1)
     seconds = time.perf_counter() - started
-    # Read back from disk, so a resumed run shows the files, not only this run's batches.
-    figure = save_synthetic_pairs_figure(
-        out, [ID_FORMAT.format(index) for index in range(min(config.num_images, GRID_SIDE * GRID_SIDE))],
-        format=config.format)
-    summary = {"written": written, "skipped": config.num_images - len(todo), "seconds": round(seconds, 2),
-               "out_dir": str(out), "figure": str(figure)}
-    log(f"synthesized {written} pairs ({summary['skipped']} already there) into {out} in {seconds:.1f} s; "
-        f"look at them in {figure}")
+    summary = {"written": written, "skipped": len(owned) - len(todo), "seconds": round(seconds, 2),
+               "out_dir": str(out), "figure": None, "shard_index": config.shard_index,
+               "num_shards": config.num_shards}
+    who = f"shard {config.shard_index} of {config.num_shards} " if config.num_shards > 1 else ""
+    line = f"{who}synthesized {written} pairs ({summary['skipped']} already there) into {out} in {seconds:.1f} s"
+    if config.shard_index == 0:
+        # Read back from disk, so a resumed run shows the files, not only this run's
+        # batches; other shards' pairs only where they are finished.
+        shown = [ID_FORMAT.format(index) for index in range(min(config.num_images, GRID_SIDE * GRID_SIDE))
+                 if _done(out, config.format, index)]
+        summary["figure"] = str(save_synthetic_pairs_figure(out, shown, format=config.format))
+        line += f"; look at them in {summary['figure']}"
+    log(line)
     return summary

@@ -13,6 +13,12 @@ while the same weights reached by another path (a symlink, a relative path, a co
 extend the set. Synthesis only ever writes into an empty folder or its own set: a
 folder holding files it did not write (a real dataset) is refused, and `overwrite`
 deletes only the files named like its own (`synthetic_NNNNNN.*`, config.json, the figure).
+
+Shards of one job (`SynthesisConfig.num_shards`) prepare the folder at the same time:
+the first one creates config.json (a hard link of a finished temporary file, so exactly
+one shard wins and nobody reads a half-written file), the others check it by the same
+rules, and each removes only the temporary files of its own pairs (another shard's are
+being written).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -30,19 +38,23 @@ import tensorflow as tf
 
 from tf_esgan.data.pair_formats import PAIR_FORMATS, pair_paths
 from tf_esgan.errors import UserError
-from tf_esgan.io_utils import remove_temporary_leftovers
+from tf_esgan.io_utils import (TEMPORARY_SUFFIX, disk_full_error, file_mode, is_disk_full,
+                               remove_temporary_leftovers)
 from tf_esgan.pretrained.registry import pretrained_name
+from tf_esgan.runs.run_dir import CONFIG_FILE, ConfigMismatchError, prepare_run_dir, resolved_path
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, CheckpointError, restore_newest
-from tf_esgan.training.run_dir import CONFIG_FILE, ConfigMismatchError, prepare_run_dir, resolved_path
 from tf_esgan.viz.synthetic_pairs import FIGURE_DIR, FIGURE_NAME
 
 ID_FORMAT = "synthetic_{:06d}"
 WEIGHTS_KEY = "generator_weights"
 _ID_PATTERN = r"synthetic_\d{6}"
 _PROBE = ID_FORMAT.format(0)
+_TEMPORARY_PAIR_FILE = re.compile(r"\.synthetic_(\d{6})\..*" + re.escape(TEMPORARY_SUFFIX))
 # Fields of config.json that may differ when a set is extended ("model" is compared
-# through WEIGHTS_KEY, which resolves paths and hashes the weights).
-_EXTENSIBLE = ("num_images", "batch_size", "out_dir", "overwrite", "model", WEIGHTS_KEY)
+# through WEIGHTS_KEY, which resolves paths and hashes the weights); shards are not
+# recorded (one set, many shards), but tolerated in a hand-written config.
+_EXTENSIBLE = ("num_images", "batch_size", "out_dir", "overwrite", "model", WEIGHTS_KEY, "num_shards",
+               "shard_index")
 # A PNG in the set's folder itself may be a figure or a note; only Cellpose keeps
 # images there, and they come with `*_masks.tif` label files, which are counted.
 _UNCOUNTED_TOP_LEVEL_SUFFIXES = (".png",)
@@ -201,7 +213,43 @@ def clear(root: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def prepare(root: str | os.PathLike, record: dict, *, overwrite: bool) -> Path:
+def _remove_pair_leftovers(root: Path, owned: Callable[[int], bool]) -> None:
+    """Deletes the temporary files of killed writers of the pairs `owned` says are ours."""
+    for folder in {root, *_file_kinds(root)}:
+        if not folder.is_dir():
+            continue
+        for leftover in folder.glob(f".synthetic_*{TEMPORARY_SUFFIX}"):
+            match = _TEMPORARY_PAIR_FILE.fullmatch(leftover.name)
+            if match and owned(int(match.group(1))):
+                leftover.unlink(missing_ok=True)
+
+
+def _create_config(root: Path, record: dict) -> bool:
+    """Writes config.json if there is none; False when it exists (maybe another shard's)."""
+    path = root / CONFIG_FILE
+    if path.exists():
+        return False
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{CONFIG_FILE}.", suffix=TEMPORARY_SUFFIX, dir=root)
+        try:
+            os.fchmod(handle, file_mode())
+            with os.fdopen(handle, "w") as stream:
+                stream.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
+            # link() refuses an existing name, unlike rename(): of shards racing, one wins.
+            os.link(temporary, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temporary)
+    except OSError as error:
+        if is_disk_full(error):
+            raise disk_full_error(error, path) from error
+        raise
+
+
+def prepare(root: str | os.PathLike, record: dict, *, overwrite: bool,
+            owned: Callable[[int], bool] | None = None) -> Path:
     """Checks (or, with `overwrite`, clears) the set's folder and writes its config.json.
 
     Call while holding the folder's `run_lock`. Temporary files of a killed writer are
@@ -211,13 +259,23 @@ def prepare(root: str | os.PathLike, record: dict, *, overwrite: bool) -> Path:
       root: the output folder.
       record: config.json content: the `SynthesisConfig` fields and WEIGHTS_KEY.
       overwrite: delete the earlier set instead of refusing other weights or settings.
+      owned: for one shard of a job whose shards write `root` at the same time (under
+        the shared `run_lock`), which pair indices it writes (see the module docstring).
     Raises:
       NotASyntheticSetError, ConfigMismatchError: see the check functions.
     """
     root = Path(root)
-    for folder in {root, *_file_kinds(root)}:
-        remove_temporary_leftovers(folder)
+    if owned is None:
+        for folder in {root, *_file_kinds(root)}:
+            remove_temporary_leftovers(folder)
+    elif overwrite:
+        raise ValueError("synthetic_set.prepare: a shard cannot overwrite a set the other shards are writing")
+    else:
+        root.mkdir(parents=True, exist_ok=True)
+        _remove_pair_leftovers(root, owned)
     check_synthetic_set(root)
+    if owned is not None and _create_config(root, record):
+        return root
     if overwrite:
         clear(root)
     else:

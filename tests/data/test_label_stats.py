@@ -44,8 +44,12 @@ def test_empty_and_full_maps():
 
 
 def test_rejects_non_integer_or_non_2d_maps():
+    # The one label-map check (`data.labels`): whole-valued floats are label maps.
+    assert measure_label_stats(np.zeros((4, 4), np.float32)).count == 0
     with pytest.raises(ValueError, match="labels"):
-        measure_label_stats(np.zeros((4, 4), np.float32))
+        measure_label_stats(np.full((4, 4), 0.5, np.float32))
+    with pytest.raises(ValueError, match="labels: expected labels >= 0"):
+        measure_label_stats(np.full((4, 4), -1, np.int32))
     with pytest.raises(ValueError, match="labels"):
         measure_label_stats(np.zeros((4, 4, 1), np.int32))
 

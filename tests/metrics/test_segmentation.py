@@ -201,10 +201,10 @@ def test_aggregate_mean_and_pooled():
     "true, pred, message",
     [
         (np.zeros((4, 4), int), np.zeros((4, 5), int), "same shape"),
-        (np.zeros((4, 4, 1), int), np.zeros((4, 4, 1), int), "`true` must be a 2-D"),
-        (np.zeros((4, 4), int), np.full((4, 4), 0.5), "`pred` must hold integer"),
-        (np.full((4, 4), -1), np.zeros((4, 4), int), "`true` must hold ids >= 0"),
-        (np.zeros((4, 4), int), np.zeros((4, 4), bool), "`pred` must have an integer dtype"),
+        (np.zeros((4, 4, 1), int), np.zeros((4, 4, 1), int), "true: expected a 2-D"),
+        (np.zeros((4, 4), int), np.full((4, 4), 0.5), "pred: expected integer labels"),
+        (np.full((4, 4), -1), np.zeros((4, 4), int), "true: expected labels >= 0"),
+        (np.zeros((4, 4), int), np.zeros((4, 4), bool), "pred: expected an integer label map, got dtype bool"),
     ],
 )
 def test_invalid_inputs(true, pred, message):

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tf_esgan.models.gan import LOSS_NAMES, EnhancedSharpGAN
-from tf_esgan.models.gan_config import GanLossConfig
+from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.networks import NetworkConfig, build_networks
 from tf_esgan.models.variants import VARIANTS, get_variant
 

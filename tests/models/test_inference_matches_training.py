@@ -17,17 +17,18 @@ import tensorflow as tf
 from tf_esgan.data import masks as nuclei_masks
 from tf_esgan.data.datasets import list_samples, load_pair, sample_root
 from tf_esgan.data.image_io import read_image
+from tf_esgan.data.image_range import to_uint8
 from tf_esgan.evaluation.image_quality_table import synthesize_image
 from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
 from tf_esgan.models.inference import generate
 from tf_esgan.models.networks import build_networks
 from tf_esgan.models.normalization import PerImageInferenceBatchNorm
+from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.serving import export_generator
 from tf_esgan.serving.graph_check import saved_model_op_types
-from tf_esgan.synthesis import ID_FORMAT, SynthesisConfig, random_pair, synthesize, to_uint8
+from tf_esgan.synthesis import ID_FORMAT, SynthesisConfig, random_pair, synthesize
 from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
-from tf_esgan.training.generator_loading import load_generator
 
 SIZE = 64
 

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_esgan.models.gan import EnhancedSharpGAN
-from tf_esgan.models.gan_config import GanLossConfig
+from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.networks import NetworkConfig, build_networks
 
 # 64x64 crop of TNBC 01_1 with about half of its pixels on nuclei (2026 of 4096).

@@ -11,13 +11,14 @@ import pytest
 
 from tf_esgan.data.datasets import list_samples, load_pair, sample_root
 from tf_esgan.data.image_io import read_image, read_mask, write_image, write_mask
+from tf_esgan.data.image_range import to_uint8
 from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
 from tf_esgan.metrics import segmentation as seg_metrics
 from tf_esgan.models.inference import generate
 from tf_esgan.pretrained import PretrainedModelError, load_generator as load_pretrained_generator
+from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.segmentation.evaluate import evaluate_run, load_segmenter
-from tf_esgan.synthesis import SynthesisConfig, random_pair, synthesize, to_uint8
-from tf_esgan.training.generator_loading import load_generator
+from tf_esgan.synthesis import SynthesisConfig, random_pair, synthesize
 
 from conftest import REPO
 

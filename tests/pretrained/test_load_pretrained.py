@@ -7,12 +7,12 @@ import pytest
 
 from tf_esgan.data import masks, skeleton
 from tf_esgan.data.image_io import read_image
+from tf_esgan.data.image_range import to_uint8
 from tf_esgan.metrics import segmentation as seg_metrics
 from tf_esgan.models.inference import generate
 from tf_esgan.pretrained import load_generator, load_segnet, model_card
 from tf_esgan.segmentation.evaluate import predict_maps
 from tf_esgan.segmentation.postprocess import watershed_instances
-from tf_esgan.synthesis import to_uint8
 
 
 def test_generator_weights_are_the_float16_rounding_of_the_original(tiny_pretrained):

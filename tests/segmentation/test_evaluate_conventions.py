@@ -6,9 +6,9 @@ import pytest
 
 from tf_esgan.data.datasets import list_samples, sample_root
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
+from tf_esgan.runs.segnet_loading import save_watershed_config
 from tf_esgan.segmentation.evaluate import evaluate_run
 from tf_esgan.segmentation.postprocess import WatershedConfig
-from tf_esgan.segmentation.segnet_loading import save_watershed_config
 
 
 def test_report_has_per_image_mean_and_pooled_blocks_beside_the_old_keys(tmp_path):

@@ -10,13 +10,14 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-import tf_esgan.segmentation.loss  # noqa: F401  (registers SegNetLoss for load_model)
 from tf_esgan.data.datasets import list_samples, slide_of, split_samples_by_group
+from tf_esgan.runs.run_dir import ConfigMismatchError
 from tf_esgan.segmentation.evaluate import evaluate_run, pad_to_multiple
+import tf_esgan.segmentation.loss  # noqa: F401  (registers SegNetLoss for load_model)
 from tf_esgan.segmentation.loss import segnet_loss
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
-from tf_esgan.training.run_dir import ConfigMismatchError
 
 _IDS = ("01_1", "01_2", "02_1")  # two slides: one for training, one for testing
 
@@ -34,6 +35,12 @@ def three_images(datasets_dir, tmp_path_factory):
 def _config(dataset_dir, epochs):
     return SegNetTrainConfig(train_set="R*", dataset_dir=str(dataset_dir), epochs=epochs, steps_per_epoch=2,
                              batch_size=2, crop_size=64, base_filters=4, test_fraction=0.5, tune_images=1)
+
+
+def _checkpointed(model_dir, name):
+    """A value of the newest checkpoint of a run."""
+    reader = tf.train.load_checkpoint(str(model_dir / "checkpoints"))
+    return int(reader.get_tensor(f"{name}/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
 def test_segnet_loss_golden():
@@ -54,16 +61,15 @@ def test_pad_to_multiple():
 def test_train_resume_evaluate_and_cli(three_images, tmp_path):
     model_dir = tmp_path / "run"
     train_segnet(_config(three_images, epochs=1), model_dir, verbose=0)
-    state = json.loads((model_dir / "checkpoint.json").read_text())
-    assert state == {"epoch": 1, "file": "checkpoint-1.keras"}
-    first = keras.models.load_model(model_dir / state["file"])
+    assert _checkpointed(model_dir, "epoch") == 1 and _checkpointed(model_dir, "step") == 2
+    assert _checkpointed(model_dir, "optimizer/_iterations") == 2
+    first = keras.models.load_model(model_dir / "segnet.keras")
     assert int(first.optimizer.iterations) == 2
     assert json.loads((model_dir / "config.json").read_text())["train_set"] == "R*"
 
-    # Resume to 2 epochs: continues from epoch 1 (2 more steps, not 4), old checkpoint replaced.
+    # Resume to 2 epochs: continues from epoch 1 (2 more steps, not 4).
     train_segnet(_config(three_images, epochs=2), model_dir, verbose=0)
-    state = json.loads((model_dir / "checkpoint.json").read_text())
-    assert state["epoch"] == 2 and not (model_dir / "checkpoint-1.keras").exists()
+    assert _checkpointed(model_dir, "epoch") == 2 and _checkpointed(model_dir, "step") == 4
     final = keras.models.load_model(model_dir / "segnet.keras")  # with its optimizer state
     assert int(final.optimizer.iterations) == 4
     assert any(not np.array_equal(a, b) for a, b in zip(first.get_weights(), final.get_weights()))
@@ -95,4 +101,4 @@ def test_train_resume_evaluate_and_cli(three_images, tmp_path):
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Epoch 3/3" in result.stdout and "segnet.keras" in result.stdout
-    assert json.loads((model_dir / "checkpoint.json").read_text())["epoch"] == 3
+    assert _checkpointed(model_dir, "epoch") == 3

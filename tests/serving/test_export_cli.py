@@ -11,9 +11,9 @@ from tf_esgan.cli import export as cli
 from tf_esgan.cli.app import USAGE_ERROR_STATUS, call_main
 from tf_esgan.models.networks import build_networks
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
+from tf_esgan.runs.run_dir import prepare_run_dir
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
 from tf_esgan.training.gan_config import TrainConfig
-from tf_esgan.training.run_dir import prepare_run_dir
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tf_esgan.data.datasets import sample_root
 from tf_esgan.losses import adversarial
-from tf_esgan.training.generator_loading import load_generator
+from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.training.gan_trainer import NonFiniteLossError, train_and_evaluate
 

@@ -10,32 +10,24 @@ default): every pair in it is re-synthesized from its mask and scored. --split=t
 instead picks the slide-grouped split of --seed and --test_fraction.
 """
 
-from absl import flags
-
-from tf_esgan.cli.app import build_config, define_deprecated_alias, run_command
+from tf_esgan.cli.app import define_deprecated_alias, run_command
+from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
+from tf_esgan.data.skeleton import CONDITIONING_KINDS
 from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
+from tf_esgan.segmentation.evaluate import SPLITS
 
-_MODEL = flags.DEFINE_string("model", None, "pretrained:NAME, esgan-train run folder or .keras generator.", required=True)
-_DATASET_DIR = flags.DEFINE_string("dataset_dir", None, "Real pairs (images/, masks/); scored whole with --split=all (external test sets).", required=True)
-_OUT_DIR = flags.DEFINE_string("out_dir", None, "Where reports and synthetic images go.", required=True)
-_CONDITIONING = flags.DEFINE_enum("conditioning", "", ["", "binary", "distance", "skeleton"],
-                                  "Conditioning of a .keras generator (a run folder knows its own).")
-_SPLIT = flags.DEFINE_enum("split", "all", ["all", "test", "train"], "Which pairs (slide-grouped split).")
-_TEST_FRACTION = flags.DEFINE_float("test_fraction", 0.3, "Test share of the split.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the split.")
-_SEGNET = flags.DEFINE_string("segnet", "", "esgan-train-segnet run or pretrained:NAME for the AJI column.")
-_METHOD = flags.DEFINE_string("method", "", "Row name in table1.md.")
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", 8, "Generator batch size (tiles).")
-
+# Every EvaluationConfig field is a flag of the same name; segnet_dir is --segnet.
+_CONFIG_FLAGS = define_config_flags(
+    EvaluationConfig, renames={"segnet_dir": "segnet"},
+    choices={"conditioning": ["", *CONDITIONING_KINDS], "split": list(SPLITS)},
+    helps={"test_fraction": "Test share of the slide-grouped split (with --split=test/train).",
+           "seed": "Seed of the slide-grouped split (with --split=test/train)."})
 define_deprecated_alias("segnet_dir", "segnet")
+
 
 def main(argv):
     del argv  # run_command refuses positional arguments
-    evaluate_generator(build_config(
-        EvaluationConfig,
-        model=_MODEL.value, dataset_dir=_DATASET_DIR.value, out_dir=_OUT_DIR.value,
-        conditioning=_CONDITIONING.value, split=_SPLIT.value, test_fraction=_TEST_FRACTION.value,
-        seed=_SEED.value, segnet_dir=_SEGNET.value, method=_METHOD.value, batch_size=_BATCH_SIZE.value))
+    evaluate_generator(config_from_flags(_CONFIG_FLAGS))
 
 
 def run():

@@ -23,9 +23,9 @@ from tf_esgan.io_utils import ensure_writable_dir
 from tf_esgan import serving
 from tf_esgan.models.variants import VARIANTS, get_variant
 from tf_esgan.pretrained.registry import pretrained_name
-from tf_esgan.segmentation.segnet_loading import load_segnet
+from tf_esgan.runs.generator_loading import load_generator, load_keras_model
+from tf_esgan.runs.segnet_loading import load_segnet
 from tf_esgan.serving import generator_export, segnet_export
-from tf_esgan.training.generator_loading import load_generator, load_keras_model
 
 _KIND = flags.DEFINE_enum("kind", "generator", ["generator", "segnet"], "Which network to export.")
 _MODEL = flags.DEFINE_string(

@@ -14,27 +14,19 @@ import sys
 
 from absl import flags
 
-from tf_esgan.cli.app import build_config, run_command
-
+from tf_esgan.cli.app import run_command
+from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
 from tf_esgan.segmentation.segment_images import SegmentConfig, segment_images
-from tf_esgan.segmentation.tiled_prediction import DEFAULT_MARGIN, DEFAULT_TILE_SIZE
 
-_MODEL = flags.DEFINE_string("model", None, "pretrained:NAME, or an esgan-train-segnet run folder.")
+# Every SegmentConfig field but `inputs` is a flag of the same name (see config_flags).
+_CONFIG_FLAGS = define_config_flags(SegmentConfig, exclude=("inputs",))
 _INPUT = flags.DEFINE_multi_string("input", [], "Image file or folder (repeatable; file names after the "
                                    "flags are inputs too).")
-_OUT_DIR = flags.DEFINE_string("out_dir", None, "Output folder: labels/, overlays/, nuclei.csv.")
-_TILE_SIZE = flags.DEFINE_integer("tile_size", DEFAULT_TILE_SIZE,
-                                  "Images with a side above this are segmented in overlapping tiles "
-                                  "(multiple of 32).")
-_TILE_MARGIN = flags.DEFINE_integer("tile_margin", DEFAULT_MARGIN, "Context pixels dropped on each tile side.")
 _QUIET = flags.DEFINE_bool("quiet", False, "No progress bar (there is none when stdout is not a terminal).")
-
-flags.mark_flags_as_required(["model", "out_dir"])
 
 
 def main(argv: list[str]) -> int:
-    config = build_config(SegmentConfig, model=_MODEL.value, inputs=(*_INPUT.value, *argv[1:]),
-                          out_dir=_OUT_DIR.value, tile_size=_TILE_SIZE.value, tile_margin=_TILE_MARGIN.value)
+    config = config_from_flags(_CONFIG_FLAGS, inputs=(*_INPUT.value, *argv[1:]))
     summary = segment_images(config, verbose=0 if _QUIET.value else 1,
                              warn=lambda line: print(f"esgan-segment: {line}", file=sys.stderr, flush=True))
     return 1 if summary.skipped else 0

@@ -4,8 +4,9 @@
     esgan-train-segnet --train_set=S* --dataset_dir=data/tnbc --synthetic_dir=runs/synth \
         --model_dir=runs/segnet_s_star
 
-Rerunning the same command resumes after the last finished epoch (a larger --epochs
-extends a finished run). Every field of `SegNetTrainConfig` is a flag of the same name (`--helpshort` lists them);
+Rerunning the same command resumes from the last checkpoint (a larger --epochs extends a
+finished run); --strategy=mirrored|multi_worker trains on several devices or machines.
+Every field of `SegNetTrainConfig` is a flag of the same name (`--helpshort` lists them);
 `--config=<run>/config.json` starts from a run's values. Then score it with
 esgan-evaluate-segnet --model=...
 """
@@ -18,10 +19,12 @@ from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY, DTYPE_POLICIES
 from tf_esgan.segmentation.data import TRAIN_SETS
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
+from tf_esgan.training.gan_config import STRATEGIES
 
 # Every SegNetTrainConfig field is a flag of the same name (see config_flags).
 _CONFIG_FLAGS = define_config_flags(
-    SegNetTrainConfig, choices={"train_set": list(TRAIN_SETS), "dtype_policy": [AUTO_DTYPE_POLICY, *DTYPE_POLICIES]})
+    SegNetTrainConfig, choices={"train_set": list(TRAIN_SETS), "dtype_policy": [AUTO_DTYPE_POLICY, *DTYPE_POLICIES],
+                                "strategy": list(STRATEGIES)})
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run folder: config, checkpoints, logs, model.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a differing run in --model_dir and start over.")
 _QUIET = flags.DEFINE_bool("quiet", False, "One line per epoch instead of a progress bar.")

@@ -4,8 +4,8 @@ Canonical layout (what `esgan-prepare` writes):
 
     <root>/images/<id>.png   8-bit RGB H&E image
     <root>/masks/<id>.png    16-bit instance label map (0 = background, 1..N = nuclei);
-                             8-bit binary masks (0/255 or 0/1) are also accepted and split
-                             into 4-connected components.
+                             binary masks (values within 0/255 or 0/1, any bit depth) are
+                             also accepted and split into 4-connected components.
 
 Every image needs a mask with the same id and size, and vice versa. Hidden files
 (starting with ".") are ignored; any other non-PNG entry is reported, never skipped

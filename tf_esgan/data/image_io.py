@@ -15,9 +15,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from skimage.measure import label as connected_components
-from skimage.segmentation import relabel_sequential
 
+from tf_esgan.data.labels import check_label_map, instance_labels, relabel_consecutive
 from tf_esgan.data.png_header import GRAY, RGB, PngHeader, PngHeaderError, contains_iend, read_png_header
 from tf_esgan.errors import UserError
 from tf_esgan.io_utils import atomic_write_bytes
@@ -119,35 +118,17 @@ def read_any_image(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2RGB))
 
 
-def binary_to_instances(foreground: np.ndarray) -> np.ndarray:
-    """Splits a binary mask into 4-connected components, numbered in raster order.
-
-    This is the TNBC conversion (touching nuclei merged in the binary ground truth
-    stay one instance).
-
-    Args:
-      foreground: bool or integer [H, W]; nonzero = nucleus.
-    Returns:
-      int32 [H, W], 0 = background, 1..N = components.
-    """
-    return connected_components(np.asarray(foreground) > 0, connectivity=1).astype(np.int32)
-
-
-def _is_binary(values: np.ndarray) -> bool:
-    return set(values.tolist()) <= {0, 1} or set(values.tolist()) <= {0, 255}
-
-
 def label_map_from_array(array: np.ndarray, source: str) -> np.ndarray:
     """Turns a decoded mask array into consecutive instance labels.
 
     Rules (also used by the converters):
     - a 3/4-channel array is accepted only if its colour channels are equal (a gray mask
       saved as RGB); colour-coded masks raise;
-    - 8-bit masks whose values are within {0, 1} or {0, 255} are binary and are split
-      into 4-connected components; any other 8-bit mask is an instance label map;
-    - 16-bit and 32-bit integer masks are instance label maps (never split);
-    - float masks are accepted only if every value is a whole number;
-    - negative labels raise. Labels are renumbered 1..N keeping their order.
+    - the rest is `labels.check_label_map` (integer or whole-valued float, >= 0) and
+      `labels.is_binary_mask`: bool masks and masks whose values are within {0, 1} or
+      {0, 255}, whatever their bit depth, are binary and are split into 4-connected
+      components; any other mask is an instance label map;
+    - labels are renumbered 1..N keeping their order.
 
     Args:
       array: decoded mask, [H, W] or [H, W, C].
@@ -162,24 +143,10 @@ def label_map_from_array(array: np.ndarray, source: str) -> np.ndarray:
                 f"{source}: expected a single-channel label map, got {array.shape[2]} channels "
                 "with different values (colour-coded masks are not supported)")
         array = colour[..., 0]
-    if array.ndim != 2:
-        raise DatasetError(f"{source}: expected a 2-D label map, got shape {array.shape}")
-    if np.issubdtype(array.dtype, np.floating):
-        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
-            bad = array[~(np.isfinite(array) & (array == np.round(array)))].flat[0]
-            raise DatasetError(
-                f"{source}: expected integer instance labels, found non-integer value {bad}")
-    elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == bool):
-        raise DatasetError(f"{source}: expected an integer label map, got dtype {array.dtype}")
-    if array.size and array.min() < 0:
-        raise DatasetError(f"{source}: expected labels >= 0, found {array.min()}")
-    values = np.unique(array)
-    if array.dtype in (np.uint8, bool) and _is_binary(values):
-        return binary_to_instances(array)
-    if values[-1] > np.iinfo(np.int32).max:
-        raise DatasetError(f"{source}: label {values[-1]} does not fit in int32")
-    labels, _, _ = relabel_sequential(array.astype(np.int32))
-    return labels.astype(np.int32)
+    labels = instance_labels(array, name=source, error=DatasetError)
+    if labels.size and labels.max() > np.iinfo(np.int32).max:
+        raise DatasetError(f"{source}: label {labels.max()} does not fit in int32")
+    return relabel_consecutive(labels)
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
@@ -258,9 +225,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
 def write_mask(path: str | os.PathLike, labels: np.ndarray) -> None:
     """Writes int [H, W] labels in [0, 65535] as a 16-bit PNG, atomically, and verifies it."""
     path = Path(path)
-    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
-        raise DatasetError(f"{path}: expected integer [H, W] labels to write, got "
-                           f"{labels.dtype} {labels.shape}")
+    labels = check_label_map(labels, name=f"{path}: labels to write", error=DatasetError)
     if labels.size and (labels.min() < 0 or labels.max() > _MAX_LABEL):
         raise DatasetError(f"{path}: labels must be in [0, {_MAX_LABEL}] for a 16-bit PNG, "
                            f"got [{labels.min()}, {labels.max()}]")

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from tf_esgan.data.labels import check_label_map
+
 DEFAULT_TILE = 256  # the generator's input size (paper, Sec. 3.1)
 # The four neighbour offsets that, with their mirror images, make up 8-adjacency.
 _HALF_NEIGHBOURHOOD = ((0, 1), (1, 0), (1, 1), (1, -1))
@@ -52,10 +54,7 @@ def measure_label_stats(labels: np.ndarray) -> LabelStats:
     Args:
       labels: integer [H, W], 0 = background; ids need not be consecutive.
     """
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
-            f"labels: expected an integer [H, W] label map, got {labels.dtype} {labels.shape}")
+    labels = check_label_map(labels, name="labels")
     ids, compact = np.unique(labels, return_inverse=True)
     compact = compact.reshape(labels.shape)
     if ids[0] != 0:  # no background pixel at all: shift so that 0 stays background

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 from skimage.draw import polygon as fill_polygon
-from skimage.segmentation import relabel_sequential
 
 from tf_esgan.data.image_io import DatasetError
+from tf_esgan.data.labels import relabel_consecutive
 
 _MIN_VERTICES = 3
 
@@ -66,8 +66,7 @@ def polygons_to_labels(polygons: list[np.ndarray], shape: tuple[int, int]) -> np
             continue
         rows, cols = fill_polygon(outline[:, 0], outline[:, 1], shape=shape)
         labels[rows, cols] = index
-    renumbered, _, _ = relabel_sequential(labels)
-    return renumbered.astype(np.int32)
+    return relabel_consecutive(labels)
 
 
 def read_monuseg_xml(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:

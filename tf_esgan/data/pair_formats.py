@@ -45,6 +45,7 @@ import tifffile
 
 from tf_esgan.data.image_io import (DatasetError, label_map_from_array, read_image,
                                     read_mask, write_image, write_mask)
+from tf_esgan.data.labels import check_label_map
 from tf_esgan.io_utils import atomic_write_bytes
 
 PAIR_FORMATS = ("canonical", "stardist", "cellpose", "hovernet")
@@ -188,10 +189,11 @@ def _check_pair_arrays(path: Path, image: np.ndarray,
     image, labels = np.asarray(image), np.asarray(labels)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise DatasetError(f"{path}: expected image uint8 [H, W, 3], got {image.dtype} {image.shape}")
-    if labels.shape != image.shape[:2] or not np.issubdtype(labels.dtype, np.integer):
+    labels = check_label_map(labels, name=f"{path}: labels", error=DatasetError)
+    if labels.shape != image.shape[:2]:
         raise DatasetError(f"{path}: expected integer labels of shape {image.shape[:2]}, got "
                            f"{labels.dtype} {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() > np.iinfo(np.int32).max):
+    if labels.size and labels.max() > np.iinfo(np.int32).max:
         raise DatasetError(f"{path}: labels must be in [0, 2**31 - 1], got "
                            f"[{labels.min()}, {labels.max()}]")
     return image, labels

@@ -22,6 +22,7 @@ import tensorflow as tf
 from tf_esgan.data import skeleton
 from tf_esgan.data.datasets import Sample, load_pair
 from tf_esgan.data.image_io import DatasetError
+from tf_esgan.data.image_range import from_uint8_tensor
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -60,7 +61,11 @@ class PipelineConfig:
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)}")
 
 
-def _read_pair(image_path: bytes, mask_path: bytes, crop_size: np.int64):
+def read_pair_for_crop(image_path: bytes, mask_path: bytes, crop_size: np.int64):
+    """A `tf.numpy_function` body: (uint8 [H, W, 3], int32 [H, W]) of one pair, both sides >= crop_size.
+
+    Shared by the GAN and SegNet pipelines; raises `DatasetError` naming the file.
+    """
     path = Path(image_path.decode())
     sample = Sample(id=path.stem, image_path=path, mask_path=Path(mask_path.decode()))
     image, labels = load_pair(sample)
@@ -147,7 +152,7 @@ def make_dataset(samples: Sequence[Sample], config: PipelineConfig) -> tf.data.D
 
     def read(image_path, mask_path):
         image, labels = tf.numpy_function(
-            _read_pair, [image_path, mask_path, tf.constant(size, tf.int64)], [tf.uint8, tf.int32])
+            read_pair_for_crop, [image_path, mask_path, tf.constant(size, tf.int64)], [tf.uint8, tf.int32])
         image.set_shape([None, None, 3])
         labels.set_shape([None, None])
         return tf.concat([tf.cast(image, tf.int32), labels[..., None]], axis=-1)
@@ -167,7 +172,7 @@ def make_dataset(samples: Sequence[Sample], config: PipelineConfig) -> tf.data.D
             stacked = random_crop_flip_rotate(stacked, size, tf.stack([tf.constant(config.seed, tf.int64), index]))
         else:
             stacked = tf.image.resize_with_crop_or_pad(stacked, size, size)
-        image = tf.cast(stacked[..., :3], tf.float32) / 127.5 - 1.0
+        image = from_uint8_tensor(stacked[..., :3])
         condition, contour = conditioning_and_contour(stacked[..., 3:], config.conditioning)
         return condition, image, contour
 

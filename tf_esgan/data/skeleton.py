@@ -22,6 +22,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from tf_esgan.data.labels import instance_labels
+
 #: Conditioning kinds of the four paper variants and their channel counts.
 CONDITIONING_KINDS = ("binary", "distance", "skeleton")
 
@@ -40,37 +42,17 @@ _SQUARE = np.ones((3, 3), np.uint8)
 def as_labels(mask: np.ndarray, *, name: str = "labels") -> np.ndarray:
     """Validates a label map or binary mask and returns int32 instance labels [H, W].
 
-    Accepted: 2-D (or [H, W, 1]) integer, bool, or float with integral values; bool
-    arrays and arrays whose values are {0, 1} or {0, 255} are binary and are split into
-    4-connected components. Raises ValueError naming `name` otherwise.
+    Accepted: 2-D (or [H, W, 1]) integer, bool, or float with integral values; binary
+    masks (`labels.is_binary_mask`: bool, or values within {0, 1} or {0, 255}) are split
+    into 4-connected components. Raises ValueError naming `name` otherwise.
     """
     array = np.asarray(mask)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
-    if array.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D label map [H, W], got shape {array.shape}")
-    if array.dtype == bool:
-        return _components(array)
-    if np.issubdtype(array.dtype, np.floating):
-        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
-            raise ValueError(f"{name}: expected integer labels, got non-integer values")
-    elif not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name}: expected an integer label map, got dtype {array.dtype}")
-    if array.size and array.min() < 0:
-        raise ValueError(f"{name}: labels must be >= 0, got {array.min()}")
-    if array.size and array.max() >= 2**24:
-        raise ValueError(f"{name}: label ids must be < 2**24, got {array.max()}")
-    top = array.max() if array.size else 0
-    if top == 255 or top == 1:
-        values = np.unique(array)
-        if len(values) <= 2:
-            return _components(array > 0)
-    return array.astype(np.int32, copy=False)
-
-
-def _components(binary: np.ndarray) -> np.ndarray:
-    _, labels = cv2.connectedComponents(binary.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
-    return labels
+    labels = instance_labels(array, name=name)
+    if labels.size and labels.max() >= 2**24:  # contours compare ids as float32
+        raise ValueError(f"{name}: label ids must be < 2**24, got {labels.max()}")
+    return labels.astype(np.int32, copy=False)
 
 
 def contour_mask(labels: np.ndarray) -> np.ndarray:

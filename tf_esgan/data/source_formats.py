@@ -30,8 +30,8 @@ from typing import Callable
 import numpy as np
 import scipy.io
 
-from tf_esgan.data.image_io import (DatasetError, decode_file, binary_to_instances,
-                                    label_map_from_array)
+from tf_esgan.data.image_io import DatasetError, decode_file, label_map_from_array
+from tf_esgan.data.labels import connected_components
 from tf_esgan.data.monuseg_xml import read_monuseg_xml
 from tf_esgan.data.pair_formats import (CELLPOSE_RESERVED_SUFFIXES, read_image_file,
                                         read_label_file)
@@ -103,7 +103,7 @@ def read_tnbc_mask(pair: SourcePair, shape: tuple[int, int]) -> np.ndarray:
     if np.unique(truth).size > 2:
         raise DatasetError(f"{pair.mask_path}: expected a binary ground truth (0/255), found "
                            f"{np.unique(truth).size} distinct values")
-    return binary_to_instances(truth)
+    return connected_components(truth)
 
 
 # ---------------------------------------------------------------- CPM-15 / CPM-17

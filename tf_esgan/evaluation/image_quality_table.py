@@ -23,8 +23,12 @@ import tensorflow as tf
 
 from tf_esgan.data import skeleton
 from tf_esgan.data.datasets import Sample, load_pair
+from tf_esgan.data.image_io import write_image
+from tf_esgan.data.image_range import to_uint8
+from tf_esgan.evaluation.markdown_table import format_score, markdown_table
 from tf_esgan.io_utils import atomic_path
 from tf_esgan.metrics.image_quality import fsim, gmsd, ssim
+from tf_esgan.metrics.segmentation import aggregate, instance_counts
 
 #: A generator as a function: condition float32 [B, S, S, 1] -> images in [-1, 1] [B, S, S, 3].
 GenerateFn = Callable[[np.ndarray], np.ndarray]
@@ -32,6 +36,9 @@ GenerateFn = Callable[[np.ndarray], np.ndarray]
 SegmentFn = Callable[[np.ndarray], np.ndarray]
 
 COLUMNS = ("ssim", "fsim", "gmsd")
+#: Table 1's columns (the image scores, then the AJI of a segmentation) and their titles.
+TABLE1_COLUMNS = (*COLUMNS, "aji")
+TABLE1_HEADER = ("Method", "SSIM↑", "FSIM↑", "GMSD↓", "AJI↑")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -60,8 +67,7 @@ def synthesize_image(labels: np.ndarray, generate: GenerateFn, kind: str, tile: 
     conditions = np.stack([skeleton.conditioning(labels[t:t + tile, l:l + tile], kind) for t, l in origins])
     out = np.zeros((*labels.shape, 3), np.uint8)
     for start in range(0, len(origins), batch_size):
-        images = np.asarray(generate(conditions[start:start + batch_size]), np.float32)
-        images = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        images = to_uint8(generate(conditions[start:start + batch_size]))
         for (top, left), image in zip(origins[start:start + batch_size], images):
             out[top:top + tile, left:left + tile] = image
     return out, origins
@@ -105,9 +111,6 @@ def evaluate_image_quality(samples: Sequence[Sample], generate: GenerateFn, *, k
       Per-tile scores, per-image means, the mean over all tiles, and the AJI (mean of
       per-image values, HoVer-Net's convention) when a segmenter is given.
     """
-    from tf_esgan.data.image_io import write_image
-    from tf_esgan.metrics.segmentation import aggregate, instance_counts
-
     tiles: list[TileScores] = []
     counts = []
     for done, sample in enumerate(samples, start=1):
@@ -131,12 +134,9 @@ def evaluate_image_quality(samples: Sequence[Sample], generate: GenerateFn, *, k
 
 def table1_markdown(rows: dict[str, Table1Result]) -> str:
     """Markdown in the layout of the paper's Table 1 (one dataset), one row per method."""
-    lines = ["| Method | SSIM↑ | FSIM↑ | GMSD↓ | AJI↑ |", "| --- | --- | --- | --- | --- |"]
-    for method, result in rows.items():
-        aji = "n/a" if result.aji is None else f"{result.aji:.3f}"
-        lines.append(f"| {method} | {result.mean['ssim']:.3f} | {result.mean['fsim']:.3f} | "
-                     f"{result.mean['gmsd']:.3f} | {aji} |")
-    return "\n".join(lines) + "\n"
+    cells = {method: [format_score(result.mean[c]) for c in COLUMNS] + [format_score(result.aji)]
+             for method, result in rows.items()}
+    return markdown_table(TABLE1_HEADER, cells)
 
 
 def write_reports(result: Table1Result, method: str, out_dir: str | Path) -> dict[str, Path]:

@@ -14,6 +14,7 @@ from tf_esgan.io_utils import ensure_writable_dir
 from tf_esgan.models.inference import generate
 from tf_esgan.pretrained.registry import pretrained_name
 from tf_esgan.run_lock import run_lock
+from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.segmentation.evaluate import SPLITS, evaluation_samples, load_segmenter
 
 
@@ -62,8 +63,6 @@ def evaluate_generator(config: EvaluationConfig, *, log: Callable[[str], None] =
         is not a model of the right kind (e.g. an esgan-train-segnet run as `model`).
       ConfigError: an image is smaller than the generator's input (tile) size.
     """
-    from tf_esgan.training.generator_loading import load_generator
-
     samples = evaluation_samples(config.dataset_dir, split=config.split,
                                  test_fraction=config.test_fraction, seed=config.seed)
     if not samples:

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from tf_esgan.data.labels import check_label_map
+
 # A true and a predicted nucleus match when their IoU is strictly above this (Kirillov et
 # al. 2019); above 0.5 each nucleus can have at most one match.
 _MATCH_IOU = 0.5
@@ -76,20 +78,6 @@ class DatasetScores:
     iou_sum: float
 
 
-def _check_label_map(labels: np.ndarray, name: str) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.ndim != 2:
-        raise ValueError(f"`{name}` must be a 2-D instance label map, got shape {labels.shape}")
-    if np.issubdtype(labels.dtype, np.floating):
-        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
-            raise ValueError(f"`{name}` must hold integer instance ids, got non-integral floats")
-    elif not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"`{name}` must have an integer dtype, got {labels.dtype}")
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"`{name}` must hold ids >= 0 (0 = background), got {labels.min()}")
-    return labels.astype(np.int64, copy=False)
-
-
 def _dense_ids(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Relabel to 0 (background), 1..N in increasing id order; also return the areas [N+1]."""
     flat = labels.reshape(-1)
@@ -117,8 +105,9 @@ def instance_counts(true: np.ndarray, pred: np.ndarray) -> InstanceCounts:
     Returns:
         The `InstanceCounts` of the pair.
     """
-    true = _check_label_map(true, "true")
-    pred = _check_label_map(pred, "pred")
+    # Instance label maps only: a binary mask here would be scored as one nucleus.
+    true = check_label_map(true, name="true").astype(np.int64, copy=False)
+    pred = check_label_map(pred, name="pred").astype(np.int64, copy=False)
     if true.shape != pred.shape:
         raise ValueError(f"`true` {true.shape} and `pred` {pred.shape} must have the same shape")
     true_ids, true_areas = _dense_ids(true)

@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from tf_esgan.losses import adversarial, contour
-from tf_esgan.models.gan_config import GanLossConfig
+from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.precision import model_uses_float16, with_loss_scaling
 
 LOSS_NAMES = ("d_loss", "g_adv", "l1", "ls1", "ls2", "g_total")

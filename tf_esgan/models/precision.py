@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 import keras
+import tensorflow as tf
 
 DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 AUTO_DTYPE_POLICY = "auto"
@@ -49,8 +50,6 @@ def cpu_has_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 
 def recommended_dtype_policy() -> str:
     """mixed_float16 with a GPU, mixed_bfloat16 on a TPU or bfloat16-capable CPU, else float32."""
-    import tensorflow as tf  # Deferred: listing devices initialises the runtime.
-
     if tf.config.list_physical_devices("GPU"):
         return "mixed_float16"
     if tf.config.list_physical_devices("TPU") or cpu_has_bfloat16():

@@ -26,6 +26,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from tf_esgan.data.image_range import from_uint8_tensor
 from tf_esgan.models.precision import check_dtype_policy
 
 #: Convs per block of the VGG16 encoder (and, mirrored, of the decoder).
@@ -84,7 +85,7 @@ class ImageScaling(keras.layers.Layer):
             tf.debugging.assert_equal(
                 dynamic % self.multiple, tf.zeros_like(dynamic),
                 message=f"SegNet input: height and width must be multiples of {self.multiple}")
-        return tf.cast(images, tf.float32) / 127.5 - 1.0
+        return from_uint8_tensor(images)
 
     def compute_output_shape(self, input_shape):
         return input_shape

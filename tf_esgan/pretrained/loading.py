@@ -17,7 +17,11 @@ import os
 
 import keras
 
+from tf_esgan.models.generator import build_generator
+from tf_esgan.models.networks import NetworkConfig, generator_config
 from tf_esgan.models.precision import resolve_dtype_policy
+from tf_esgan.models.segnet import SegNetConfig, build_segnet
+from tf_esgan.models.variants import VARIANTS, get_variant
 from tf_esgan.pretrained.registry import ModelFiles, PretrainedModelError, open_model
 from tf_esgan.pretrained.weights import assign_weights, load_weights
 from tf_esgan.segmentation.postprocess import WatershedConfig
@@ -43,10 +47,6 @@ def _field(record: dict, name: str, source):
 def generator_from_record(record: dict, weights, *, source: str | os.PathLike,
                           dtype_policy: str = DEFAULT_DTYPE_POLICY) -> tuple[keras.Model, str]:
     """(UNet generator, conditioning kind) of a generator record and its weights."""
-    from tf_esgan.models.generator import build_generator
-    from tf_esgan.models.networks import NetworkConfig, generator_config
-    from tf_esgan.models.variants import VARIANTS, get_variant
-
     variant = _field(record, "variant", source)
     if variant not in VARIANTS:
         raise PretrainedModelError(f"{source}: unknown variant {variant!r} (expected one of {sorted(VARIANTS)})")
@@ -63,8 +63,6 @@ def generator_from_record(record: dict, weights, *, source: str | os.PathLike,
 def segnet_from_record(record: dict, weights, *, source: str | os.PathLike,
                        dtype_policy: str = DEFAULT_DTYPE_POLICY) -> tuple[keras.Model, WatershedConfig]:
     """(SegNet, its tuned watershed thresholds) of a SegNet record and its weights."""
-    from tf_esgan.models.segnet import SegNetConfig, build_segnet
-
     config = _config(SegNetConfig, _field(record, "network", source), source, "network",
                      dtype_policy=resolve_dtype_policy(dtype_policy, "load_segnet"))
     watershed = _config(WatershedConfig, _field(record, "watershed", source), source, "watershed")

@@ -20,11 +20,22 @@ from typing import Callable
 import keras
 import numpy as np
 
+from tf_esgan.data import masks, skeleton
+from tf_esgan.data.datasets import list_samples, sample_root
+from tf_esgan.data.image_io import read_image
+from tf_esgan.data.image_range import to_uint8
 from tf_esgan.io_utils import atomic_path
+from tf_esgan.models.inference import generate
+from tf_esgan.models.segnet import SegNetConfig
+from tf_esgan.models.variants import get_variant
 from tf_esgan.pretrained import registry
 from tf_esgan.pretrained.loading import generator_from_record, segnet_from_record
 from tf_esgan.pretrained.weights import STORAGE_DTYPE, save_weights, to_storage
+from tf_esgan.runs.generator_loading import load_generator
+from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
+from tf_esgan.segmentation.evaluate import predict_maps
 from tf_esgan.segmentation.postprocess import WatershedConfig
+from tf_esgan.training.gan_config import TrainConfig
 
 RUN_CONFIG_FILE = "config.json"
 #: Seed of the random nuclei mask the float16 check feeds to a generator.
@@ -62,11 +73,6 @@ def package_generator(generator: keras.Model, *, name: str, variant: str, networ
       directory: models folder (default: `registry.models_dir()`).
       weights_dtype: "float16" (default) or "float32" (`weights.STORAGE_DTYPES`).
     """
-    from tf_esgan.data import masks, skeleton
-    from tf_esgan.models.inference import generate
-    from tf_esgan.models.variants import get_variant
-    from tf_esgan.synthesis import to_uint8
-
     conditioning = get_variant(variant).conditioning
     weights = to_storage(generator.get_weights(), f"generator {name!r}", weights_dtype)
     record = _record("generator", name, weights, weights_dtype, variant=variant, conditioning=conditioning,
@@ -98,10 +104,6 @@ def package_segnet(segnet: keras.Model, *, name: str, segnet_config, watershed: 
       watershed: the thresholds tuned for it.
       name, card, source, directory, weights_dtype: as in `package_generator`.
     """
-    from tf_esgan.data.datasets import list_samples, sample_root
-    from tf_esgan.data.image_io import read_image
-    from tf_esgan.segmentation.evaluate import predict_maps
-
     weights = to_storage(segnet.get_weights(), f"segnet {name!r}", weights_dtype)
     record = _record("segnet", name, weights, weights_dtype, network=dataclasses.asdict(segnet_config),
                      watershed=dataclasses.asdict(watershed))
@@ -130,9 +132,6 @@ def package_generator_run(run_dir: str | os.PathLike, *, name: str, card: dict |
                           directory: str | os.PathLike | None = None, weights_dtype: str = STORAGE_DTYPE,
                           log: Callable[[str], None] = print) -> dict:
     """Stores the newest checkpoint's generator of an `esgan-train` run under `name`."""
-    from tf_esgan.training.gan_config import TrainConfig
-    from tf_esgan.training.generator_loading import load_generator
-
     run_dir = Path(run_dir)
     values = _run_config(run_dir, "esgan-train")
     run = TrainConfig.from_json_dict(values)
@@ -145,9 +144,6 @@ def package_generator_run(run_dir: str | os.PathLike, *, name: str, card: dict |
 def package_segnet_run(run_dir: str | os.PathLike, *, name: str, card: dict | None = None,
                        directory: str | os.PathLike | None = None, weights_dtype: str = STORAGE_DTYPE) -> dict:
     """Stores the final SegNet and watershed thresholds of an `esgan-train-segnet` run."""
-    from tf_esgan.models.segnet import SegNetConfig
-    from tf_esgan.segmentation.segnet_loading import load_segnet_and_watershed
-
     run_dir = Path(run_dir)
     values = _run_config(run_dir, "esgan-train-segnet")
     segnet, watershed = load_segnet_and_watershed(run_dir)

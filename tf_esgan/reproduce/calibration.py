@@ -17,6 +17,8 @@ import numpy as np
 
 from tf_esgan.data.datasets import Sample, load_pair
 from tf_esgan.data.image_io import read_image
+from tf_esgan.data.image_range import from_uint8
+from tf_esgan.metrics.segmentation import aggregate, instance_counts
 
 CALIBRATION_ROWS = ("flat", "real")
 #: The conditioning map is built and ignored by the flat "generator"; binary is cheapest.
@@ -37,7 +39,7 @@ def mean_colour(samples: Sequence[Sample]) -> np.ndarray:
 
 def flat_generate(colour: np.ndarray):
     """A "generator" that ignores its condition: [B, S, S, 1] -> `colour` (0-255) in [-1, 1]."""
-    value = np.asarray(colour, np.float32) / 127.5 - 1.0
+    value = from_uint8(colour)
 
     def generate(condition: np.ndarray) -> np.ndarray:
         return np.broadcast_to(value, (*np.shape(condition)[:3], 3))
@@ -47,8 +49,6 @@ def flat_generate(colour: np.ndarray):
 
 def real_image_aji(samples: Sequence[Sample], segment) -> float:
     """Mean per-image AJI of `segment` (uint8 RGB -> labels) on the real images."""
-    from tf_esgan.metrics.segmentation import aggregate, instance_counts
-
     counts = []
     for sample in samples:
         image, labels = load_pair(sample)

@@ -38,13 +38,13 @@ from tf_esgan.models.variants import get_variant
 from tf_esgan.reproduce.budgets import SYNTHESIS_VARIANT, Budget, get_budget
 from tf_esgan.reproduce.calibration import FLAT_CONDITIONING, flat_generate, mean_colour, real_image_aji
 from tf_esgan.reproduce.report import write_seed_summary, write_tables_and_figure
-from tf_esgan.segmentation.evaluate import (MODEL_FILE, WATERSHED_FILE, evaluate_samples, load_segmenter,
-                                            load_watershed_config)
+from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
+from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, load_watershed_config
+from tf_esgan.segmentation.evaluate import evaluate_samples, load_segmenter
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
 from tf_esgan.synthesis import SynthesisConfig, synthesize
 from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
-from tf_esgan.training.run_dir import config_to_dict, prepare_run_dir
 
 TRAINING_SETS = ("R", "R*", "S", "S*")
 NAMED_DATASETS = ("tnbc", "cpm15", "monuseg")

@@ -11,23 +11,21 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from tf_esgan.data.datasets import Sample, load_pair
 from tf_esgan.data.image_io import read_image
+from tf_esgan.evaluation.image_quality_table import TABLE1_COLUMNS, TABLE1_HEADER
+from tf_esgan.evaluation.markdown_table import format_score, markdown_table
 from tf_esgan.io_utils import atomic_path
 from tf_esgan.reproduce.budgets import PAPER_TABLE1, PAPER_TABLE2
 from tf_esgan.reproduce.spread import format_mean_sd, mean_and_sd
+from tf_esgan.segmentation.evaluate import load_segmenter
 
-TABLE1_COLUMNS = ("ssim", "fsim", "gmsd", "aji")
 TABLE2_COLUMNS = ("dq", "sq", "pq", "aji")
-TABLE1_HEADER = ("Method", "SSIM↑", "FSIM↑", "GMSD↓", "AJI↑")
 TABLE2_HEADER = ("Training set", "DQ", "SQ", "PQ", "AJI")
 CALIBRATION_NOTE = ("Calibration rows of Table 1: `flat` = every held-out tile filled with the mean colour of "
                     "the training images; `real` = SegNet R on the real held-out images (AJI only).\n\n")
-
-
-def _number(value) -> str:
-    return "n/a" if value is None or value != value else f"{value:.3f}"
 
 
 def _csv_number(value) -> str:
@@ -38,16 +36,6 @@ def _write(path: Path, text: str) -> Path:
     with atomic_path(path) as temporary:
         temporary.write_text(text)
     return path
-
-
-def _table(title: str, header: Sequence[str], cells: dict[str, Sequence[str]], paper: dict | None) -> str:
-    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for name, values in cells.items():
-        lines.append(f"| {name} | " + " | ".join(values) + " |")
-    if paper:
-        for name, values in paper.items():
-            lines.append(f"| paper: {name} | " + " | ".join(_number(v) for v in values) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def _csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Path:
@@ -70,18 +58,18 @@ def write_tables_and_figure(config, table1: dict, table2: dict, test: Sequence[S
     """One seed's table1.md/.csv, table2.md/.csv, figure_synthetic.png, figure_segmentation.png."""
     name = config.dataset_name
     rows1, rows2 = _rows(table1, table2)
-    cells1 = {row: [_number(v) for v in values] for row, values in rows1.items()}
-    cells2 = {row: [_number(v) for v in values] for row, values in rows2.items()}
+    cells1 = {row: [format_score(v) for v in values] for row, values in rows1.items()}
+    cells2 = {row: [format_score(v) for v in values] for row, values in rows2.items()}
     budget_note = (f"Budget `{config.budget}`, seed {config.seed}; held-out slides: {len(test)} images of "
                    f"{config.dataset_dir}. Table 2 values are means of per-image scores (pooled values in "
                    "table2/*.json).\n\n")
     files = {
-        "table1.md": _write(out / "table1.md", budget_note + CALIBRATION_NOTE + _table(
-            f"Table 1 ({name})", TABLE1_HEADER, cells1, PAPER_TABLE1.get(name))),
+        "table1.md": _write(out / "table1.md", budget_note + CALIBRATION_NOTE + markdown_table(
+            TABLE1_HEADER, cells1, title=f"Table 1 ({name})", paper=PAPER_TABLE1.get(name))),
         "table1.csv": _csv(out / "table1.csv", ["method", *TABLE1_COLUMNS],
                            [[row, *map(_csv_number, values)] for row, values in rows1.items()]),
-        "table2.md": _write(out / "table2.md", budget_note + _table(
-            f"Table 2 ({name})", TABLE2_HEADER, cells2, PAPER_TABLE2.get(name))),
+        "table2.md": _write(out / "table2.md", budget_note + markdown_table(
+            TABLE2_HEADER, cells2, title=f"Table 2 ({name})", paper=PAPER_TABLE2.get(name))),
         "table2.csv": _csv(out / "table2.csv", ["training_set", *TABLE2_COLUMNS],
                            [[row, *map(_csv_number, values)] for row, values in rows2.items()]),
     }
@@ -121,24 +109,22 @@ def write_seed_summary(config, results: dict[int, tuple[dict, dict]], test: Sequ
             "of per-image scores. Per-seed tables and figures: seed_<s>/.\n\n")
     title = f"over {len(results)} seed(s)"
     return {
-        "table1.md": _write(out / "table1.md", note + CALIBRATION_NOTE + _table(
-            f"Table 1 ({name}), {title}", TABLE1_HEADER, _spread_cells(per_seed1), PAPER_TABLE1.get(name))),
+        "table1.md": _write(out / "table1.md", note + CALIBRATION_NOTE + markdown_table(
+            TABLE1_HEADER, _spread_cells(per_seed1), title=f"Table 1 ({name}), {title}",
+            paper=PAPER_TABLE1.get(name))),
         "table1.csv": _csv(out / "table1.csv", ["method", "seed", *TABLE1_COLUMNS], _spread_csv_rows(per_seed1)),
-        "table2.md": _write(out / "table2.md", note + _table(
-            f"Table 2 ({name}), {title}", TABLE2_HEADER, _spread_cells(per_seed2), PAPER_TABLE2.get(name))),
+        "table2.md": _write(out / "table2.md", note + markdown_table(
+            TABLE2_HEADER, _spread_cells(per_seed2), title=f"Table 2 ({name}), {title}",
+            paper=PAPER_TABLE2.get(name))),
         "table2.csv": _csv(out / "table2.csv", ["training_set", "seed", *TABLE2_COLUMNS],
                            _spread_csv_rows(per_seed2)),
     }
 
 
 def _figure(panels: list[list[tuple[str, np.ndarray]]], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
     rows, columns = len(panels), len(panels[0])
-    figure, axes = pyplot.subplots(rows, columns, squeeze=False, figsize=(2.4 * columns, 2.4 * rows))
+    figure = Figure(figsize=(2.4 * columns, 2.4 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for row, line in enumerate(panels):
         for column, (title, image) in enumerate(line):
             axis = axes[row, column]
@@ -150,7 +136,6 @@ def _figure(panels: list[list[tuple[str, np.ndarray]]], path: Path) -> Path:
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=100, format="png")
-    pyplot.close(figure)
     return path
 
 
@@ -173,8 +158,6 @@ def _synthetic_figure(samples: Sequence[Sample], variants: Sequence[str], out: P
 
 def _segmentation_figure(sample: Sample, out: Path) -> Path:
     """Fig. 6-like: image | true mask | segmentation by the SegNet trained on each set."""
-    from tf_esgan.segmentation.evaluate import load_segmenter
-
     image, labels = load_pair(sample)
     line = [("image", _central(image)), ("mask", _central(labels))]
     for train_set in ("R", "S*"):

@@ -21,7 +21,6 @@ the stream at `start_batch` and sees exactly the batches an uninterrupted run wo
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -29,9 +28,9 @@ import tensorflow as tf
 from skimage import color
 
 from tf_esgan.data import skeleton
-from tf_esgan.data.datasets import Sample, load_pair
+from tf_esgan.data.datasets import Sample
 from tf_esgan.data.image_io import DatasetError
-from tf_esgan.data.pipeline import random_crop_flip_rotate
+from tf_esgan.data.pipeline import random_crop_flip_rotate, read_pair_for_crop
 
 TRAIN_SETS = ("R", "R*", "S", "S*")
 _MEDIAN_SIZE = 3
@@ -113,15 +112,6 @@ def median_blur(image: tf.Tensor) -> tf.Tensor:
     return tf.sort(windows, axis=-1)[..., middle]
 
 
-def _read_pair(image_path: bytes, mask_path: bytes, crop_size: np.int64):
-    path = Path(image_path.decode())
-    image, labels = load_pair(Sample(id=path.stem, image_path=path, mask_path=Path(mask_path.decode())))
-    if min(labels.shape) < crop_size:
-        raise DatasetError(f"{path}: image is {labels.shape[1]}x{labels.shape[0]}, smaller than "
-                           f"the {crop_size}x{crop_size} crop")
-    return image, labels.astype(np.int32)
-
-
 def _targets(labels: np.ndarray) -> np.ndarray:
     return segmentation_targets(labels[..., 0])
 
@@ -166,7 +156,7 @@ def make_segmentation_dataset(samples: Sequence[Sample], config: SegmentationDat
         epoch, position = index // count, index % count
         order = tf.argsort(tf.random.stateless_uniform([count], tf.stack([seed, -1 - epoch])))
         chosen = order[position]
-        image, labels = tf.numpy_function(_read_pair, [image_paths[chosen], mask_paths[chosen], tf.constant(size, tf.int64)],
+        image, labels = tf.numpy_function(read_pair_for_crop, [image_paths[chosen], mask_paths[chosen], tf.constant(size, tf.int64)],
                                           [tf.uint8, tf.int32], stateful=False)
         image.set_shape([None, None, 3])
         labels = labels[..., None]

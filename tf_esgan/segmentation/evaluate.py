@@ -20,21 +20,19 @@ import keras
 import numpy as np
 
 from tf_esgan.console import progress_bar
-from tf_esgan.io_utils import atomic_path, ensure_writable_dir
 from tf_esgan.data.datasets import (DatasetError, Sample, check_samples, list_samples, load_pair,
                                     split_samples_by_group)
 from tf_esgan.errors import ConfigError, ModelLoadError, ModelNotFoundError
+from tf_esgan.io_utils import atomic_path, ensure_writable_dir
 from tf_esgan.metrics import segmentation as seg_metrics
 from tf_esgan.metrics.score_conventions import convention_blocks
 from tf_esgan.models.segnet import SIZE_MULTIPLE
 from tf_esgan.pretrained.registry import pretrained_name
 from tf_esgan.run_lock import run_lock
 from tf_esgan.segmentation.postprocess import WatershedConfig, watershed_instances
-# The run-folder file names and the watershed file format live with the loading code;
-# imported here too because training and the reproduction name them as evaluate.*.
-from tf_esgan.segmentation.segnet_loading import (  # noqa: F401
-    MODEL_FILE, WATERSHED_FILE, load_segnet_and_watershed, load_watershed_config, save_watershed_config,
-    segnet_file)
+# The run-folder file names and the watershed file format live with the loading code
+# (`runs.segnet_loading`); segmentation/train.py still names them as evaluate.*.
+from tf_esgan.runs.segnet_loading import load_segnet_and_watershed, segnet_file
 
 SPLITS = ("test", "train", "all")
 RUN_CONFIG_FILE = "config.json"
@@ -135,17 +133,8 @@ def evaluate_run(model: str | os.PathLike, *, dataset_dir: str | os.PathLike | N
                           "folder scored whole) or dataset_dir with split='all'")
     split = split or ("all" if pretrained or test_dir is not None else "test")
     folder = Path(model)
-    if test_dir is not None or pretrained:
-        segnet_file(model)  # the kind of model, before anything is read
-        source = Path(test_dir if test_dir is not None else dataset_dir)
-        samples = list_samples(source)
-    else:
-        run_config = _run_config(folder)
-        segnet_file(model)
-        source = Path(dataset_dir) if dataset_dir else _stored_dataset_dir(folder, run_config)
-        samples = evaluation_samples(source, split=split, test_fraction=run_config["test_fraction"],
-                                     seed=run_config["seed"] if run_config.get("split_seed") is None
-                                     else run_config["split_seed"])
+    source, samples = _test_samples(model, dataset_dir=dataset_dir, split=split, test_dir=test_dir,
+                                    pretrained=pretrained)
     check_samples(samples, source=source)
     if report_path is not None:
         ensure_writable_dir(Path(report_path).parent, "--report's folder")
@@ -163,6 +152,23 @@ def evaluate_run(model: str | os.PathLike, *, dataset_dir: str | os.PathLike | N
             temporary.write_text(json.dumps(report, indent=2) + "\n")
         report["report_path"] = str(report_path)
     return report
+
+
+def _test_samples(model: str | os.PathLike, *, dataset_dir, split: str, test_dir,
+                  pretrained: bool) -> tuple[Path, list[Sample]]:
+    """(dataset folder, test samples) of `evaluate_run`; checks the model's kind first."""
+    if test_dir is not None or pretrained:
+        segnet_file(model)  # the kind of model, before anything is read
+        source = Path(test_dir if test_dir is not None else dataset_dir)
+        return source, list_samples(source)
+    folder = Path(model)
+    run_config = _run_config(folder)
+    segnet_file(model)
+    source = Path(dataset_dir) if dataset_dir else _stored_dataset_dir(folder, run_config)
+    samples = evaluation_samples(source, split=split, test_fraction=run_config["test_fraction"],
+                                 seed=run_config["seed"] if run_config.get("split_seed") is None
+                                 else run_config["split_seed"])
+    return source, samples
 
 
 def _run_config(folder: Path) -> dict:

@@ -32,9 +32,11 @@ from tf_esgan.console import progress_bar
 from tf_esgan.data.datasets import IMAGES_DIR
 from tf_esgan.data.image_io import DatasetError, read_any_image, write_image, write_mask
 from tf_esgan.io_utils import atomic_path
+from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
 from tf_esgan.segmentation.postprocess import WatershedConfig, watershed_instances
 from tf_esgan.segmentation.tiled_prediction import (DEFAULT_MARGIN, DEFAULT_TILE_SIZE, check_tiling,
                                                     predict_maps_tiled)
+from tf_esgan.viz.synthetic_pairs import outline_overlay
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 LABELS_DIR = "labels"
@@ -141,8 +143,6 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None
 def segment_file(segnet: keras.Model, watershed: WatershedConfig, path: Path, out_dir: Path, *,
                  tile_size: int = DEFAULT_TILE_SIZE, tile_margin: int = DEFAULT_MARGIN) -> np.ndarray:
     """Segments one image file and writes its label and overlay PNGs; returns the labels."""
-    from tf_esgan.viz.synthetic_pairs import outline_overlay
-
     image = read_any_image(path)
     maps = predict_maps_tiled(segnet, image, tile_size=tile_size, margin=tile_margin)
     labels = watershed_instances(maps[..., 0], maps[..., 1], watershed)
@@ -168,8 +168,6 @@ def segment_images(config: SegmentConfig, *, segnet: keras.Model | None = None,
     """
     files = list_input_images(config.inputs)
     if segnet is None:
-        from tf_esgan.segmentation.segnet_loading import load_segnet_and_watershed
-
         segnet, watershed = load_segnet_and_watershed(config.model)
     elif watershed is None:
         raise ValueError("segment_images: pass `watershed` with an in-memory `segnet`")

@@ -1,44 +1,64 @@
-"""Training of SegNet on R, R*, S or S*, with crash-safe resume, then watershed tuning.
+"""Training of SegNet on R, R*, S or S*, resumable on any tf.distribute strategy, then watershed tuning.
 
-`<model_dir>` after a run:
-  config.json              the `SegNetTrainConfig` (checked on every restart).
-  checkpoint.json          {"epoch": n, "file": "checkpoint-<n>.keras"}: last finished epoch.
-  checkpoint-<n>.keras     model + optimizer state after epoch n (written before the JSON
-                           that names it, so a crash never leaves a JSON naming a partial file).
-  logs/                    TensorBoard scalars (loss per epoch).
-  segnet.keras             the final model (written atomically).
-  watershed.json           thresholds tuned on training images (mean AJI).
-A rerun with the same config resumes after the last finished epoch; the data stream
-restarts at the same batch (see `segmentation.data`). Only `epochs` may differ, so a
-finished run can be extended.
+SegNet trains on the GAN's loop (`training.loop`), not `keras.Model.fit`, which cannot
+run under MultiWorkerMirroredStrategy (keras-team/keras#20585). `<model_dir>` after a run:
+  config.json      the `SegNetTrainConfig` (checked on every restart).
+  checkpoints/     ckpt-<step>.*: SegNet, its Adam state, step, epoch and the position in
+                   the epoch (after every epoch and every `checkpoint_every_steps` steps).
+  logs/            TensorBoard: loss/loss, learning_rate/segnet, speed per step; hparams.
+  segnet.keras     the final model with its optimizer state (written atomically).
+  watershed.json   thresholds tuned on training images (mean AJI).
+A rerun with the same config resumes at the newest checkpoint's step; the data stream
+restarts at the same batch (see `segmentation.data`), so it sees the batches an
+uninterrupted run would have. Only `epochs`, `strategy` and the checkpoint cadence may
+differ, so a finished run can be extended. A folder of the earlier `fit`-based trainer
+(`checkpoint.json` + `checkpoint-<n>.keras`) still evaluates (its `segnet.keras`) but is
+not resumed.
+
+Batch normalization computes its batch statistics over the global batch (synchronized
+over the replicas, also with one replica), so N replicas train the same network as one
+device with the same global batch, up to the order of floating-point sums.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import shutil
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tf_esgan.console import fit_verbosity
 from tf_esgan.data.datasets import check_samples, list_samples, load_pair, split_samples_by_group
-from tf_esgan.data.pipeline import reraise_dataset_errors
-from tf_esgan.io_utils import atomic_path, ensure_writable_dir
-from tf_esgan.models.precision import resolve_dtype_policy
+from tf_esgan.io_utils import ensure_writable_dir
+from tf_esgan.models.precision import model_uses_float16, resolve_dtype_policy, with_loss_scaling
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
 from tf_esgan.run_lock import run_lock
 from tf_esgan.segmentation import evaluate
 from tf_esgan.segmentation.data import (TRAIN_SETS, SegmentationDataConfig, make_segmentation_dataset,
                                         training_samples)
-from tf_esgan.segmentation.loss import SegNetLoss
+from tf_esgan.segmentation.loss import SegNetLoss, segnet_loss
 from tf_esgan.segmentation.postprocess import TuningGrid, tune_watershed
-from tf_esgan.training.run_dir import prepare_run_dir, resolved_path
+from tf_esgan.training import distributed, loop, summaries
+from tf_esgan.training.checkpoints import CHECKPOINT_DIR, CheckpointError
+from tf_esgan.training.gan_config import STRATEGIES
+from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir, resolved_path
+from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, save_watershed_config
 
-CHECKPOINT_STATE = "checkpoint.json"
+# Fields that may change between restarts of one run: they do not change what a
+# checkpoint means (and config.json files of the fit-era trainer lack the last three).
+RESUMABLE_CHANGES = ("epochs", "strategy", "checkpoint_every_steps", "keep_checkpoints")
+# What the earlier, `fit`-based trainer resumed from.
+FIT_ERA_STATE = "checkpoint.json"
+FIT_ERA_CHECKPOINTS = "checkpoint-*.keras"
+LOSS_NAME = "loss"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -64,6 +84,10 @@ class SegNetTrainConfig:
         on one held-out split set this.
       test_fraction: fraction of the slides held out for testing.
       tune_images: training images used to tune the watershed thresholds.
+      strategy: "default" (one device), "mirrored" (local devices) or "multi_worker"
+        (TF_CONFIG cluster), as for the GAN; `batch_size` is the global batch.
+      checkpoint_every_steps: also checkpoint every this many steps (0 = once per epoch).
+      keep_checkpoints: checkpoints kept (older ones are deleted).
     """
 
     train_set: str = "R"
@@ -81,6 +105,9 @@ class SegNetTrainConfig:
     split_seed: int | None = None
     test_fraction: float = 0.3
     tune_images: int = 16
+    strategy: str = "default"
+    checkpoint_every_steps: int = 0
+    keep_checkpoints: int = 3
 
     def __post_init__(self) -> None:
         # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
@@ -93,7 +120,12 @@ class SegNetTrainConfig:
             raise ValueError(f"SegNetTrainConfig: train_set {self.train_set!r} needs `synthetic_dir`")
         object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
         object.__setattr__(self, "synthetic_dir", resolved_path(self.synthetic_dir))
-        for name in ("epochs", "batch_size", "crop_size", "tune_images"):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"SegNetTrainConfig: `strategy` must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.checkpoint_every_steps < 0:
+            raise ValueError(f"SegNetTrainConfig: `checkpoint_every_steps` must be >= 0, "
+                             f"got {self.checkpoint_every_steps}")
+        for name in ("epochs", "batch_size", "crop_size", "tune_images", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SegNetTrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
         if self.crop_size % 32:
@@ -102,43 +134,6 @@ class SegNetTrainConfig:
     @property
     def data_split_seed(self) -> int:
         return self.seed if self.split_seed is None else self.split_seed
-
-
-class _EpochCheckpoint(keras.callbacks.Callback):
-    """Saves model + optimizer after every epoch, then the JSON naming it."""
-
-    def __init__(self, model_dir: Path):
-        super().__init__()
-        self.model_dir = model_dir
-
-    def on_epoch_end(self, epoch, logs=None):
-        name = f"checkpoint-{epoch + 1}.keras"
-        _save_model(self.model, self.model_dir / name)
-        previous = _checkpoint_state(self.model_dir)
-        with atomic_path(self.model_dir / CHECKPOINT_STATE) as temporary:
-            temporary.write_text(json.dumps({"epoch": epoch + 1, "file": name}) + "\n")
-        if previous and previous["file"] != name:
-            (self.model_dir / previous["file"]).unlink(missing_ok=True)
-
-
-def _save_model(model: keras.Model, path: Path) -> None:
-    # Keras insists on the .keras suffix, so the temporary file keeps it.
-    temporary = path.with_name(f".partial-{path.name}")
-    model.save(temporary)
-    os.replace(temporary, path)
-
-
-def _checkpoint_state(model_dir: Path) -> dict | None:
-    path = model_dir / CHECKPOINT_STATE
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def _build_model(config: SegNetTrainConfig) -> keras.Model:
-    keras.utils.set_random_seed(config.seed)
-    model = build_segnet(SegNetConfig(base_filters=config.base_filters, dtype_policy=config.dtype_policy))
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=SegNetLoss(distance_weight=config.distance_weight))
-    return model
 
 
 def _samples(config: SegNetTrainConfig):
@@ -154,6 +149,107 @@ def _samples(config: SegNetTrainConfig):
     return training_samples(config.train_set, real_train=real_train, synthetic=synthetic)
 
 
+def _save_model(model: keras.Model, path: Path) -> None:
+    # Keras insists on the .keras suffix, so the temporary file keeps it.
+    temporary = path.with_name(f".partial-{path.name}")
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+def _synchronize_batch_norm(model: keras.Model, synchronized: bool) -> None:
+    # Keras reads the flag when it traces the train step; the saved file keeps Keras' default.
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = synchronized
+
+
+def _build_model(config: SegNetTrainConfig, strategy: tf.distribute.Strategy) -> keras.Model:
+    """SegNet compiled with Adam (loss-scaled if it computes in float16), optimizer built."""
+    with strategy.scope():
+        keras.utils.set_random_seed(config.seed)
+        model = build_segnet(SegNetConfig(base_filters=config.base_filters, dtype_policy=config.dtype_policy))
+        optimizer = keras.optimizers.Adam(config.learning_rate)
+        if model_uses_float16(model):
+            optimizer = with_loss_scaling(optimizer)
+        # Compiled so that segnet.keras carries the loss and the optimizer state, as before.
+        model.compile(optimizer=optimizer, loss=SegNetLoss(distance_weight=config.distance_weight))
+        model.optimizer.build(model.trainable_variables)
+    _synchronize_batch_norm(model, strategy.num_replicas_in_sync > 1)
+    return model
+
+
+def segnet_replica_step(model: keras.Model, config: SegNetTrainConfig) -> Callable:
+    """One replica's SegNet update on its share of a global batch; {"loss": its mean loss}.
+
+    The gradient is that of the mean `segnet_loss` over the global batch: each replica
+    divides its sum by the global batch size and the optimizer sums the replicas' gradients.
+    """
+    optimizer = model.optimizer
+
+    def replica_step(batch):
+        images, targets = batch
+        with tf.GradientTape() as tape:
+            outputs = model(images, training=True)
+            per_example = segnet_loss(targets, outputs, config.distance_weight)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=config.batch_size)
+            scaled = optimizer.scale_loss(loss)
+        variables = model.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return {LOSS_NAME: tf.reduce_mean(per_example)}
+
+    return replica_step
+
+
+def _segnet_task(model: keras.Model, config: SegNetTrainConfig, samples, augment: bool,
+                 steps_per_epoch: int) -> loop.TrainingTask:
+    data_config = SegmentationDataConfig(crop_size=config.crop_size, batch_size=config.batch_size,
+                                         augment=augment, seed=config.seed)
+
+    def epoch_batches(epoch: int, done: int) -> tf.data.Dataset:
+        # One endless stream for the whole run: epoch e is its batches [e * steps, (e + 1) * steps).
+        first = epoch * steps_per_epoch + done
+        return make_segmentation_dataset(samples, data_config, start_batch=first).take(steps_per_epoch - done)
+
+    return loop.TrainingTask(trackables={"model": model, "optimizer": model.optimizer},
+                             optimizers={"segnet": model.optimizer},
+                             replica_step=segnet_replica_step(model, config), epoch_batches=epoch_batches,
+                             loss_names=(LOSS_NAME,))
+
+
+def _prepare_folder(folder: Path, config: SegNetTrainConfig, *, overwrite: bool, chief: bool) -> None:
+    if not chief:
+        return
+    prepare_run_dir(folder, config, overwrite=overwrite, ignore=RESUMABLE_CHANGES,
+                    paths=("dataset_dir", "synthetic_dir"))
+    if overwrite:  # start over: forget the earlier run's checkpoints and logs
+        shutil.rmtree(folder / CHECKPOINT_DIR, ignore_errors=True)
+        shutil.rmtree(folder / summaries.LOG_DIR, ignore_errors=True)
+        (folder / FIT_ERA_STATE).unlink(missing_ok=True)
+        for stale in folder.glob(FIT_ERA_CHECKPOINTS):
+            stale.unlink()
+
+
+def _fit_era_run_finished(folder: Path, config: SegNetTrainConfig) -> bool:
+    """Whether `folder` is a finished run of the fit-era trainer (nothing to do); False for none.
+
+    Raises:
+      CheckpointError: an unfinished one (its checkpoints cannot be resumed here).
+    """
+    path = folder / FIT_ERA_STATE
+    if not path.exists():
+        return False
+    try:
+        epoch = int(json.loads(path.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        epoch = -1
+    if epoch >= config.epochs and all((folder / name).exists()
+                                      for name in (MODEL_FILE, WATERSHED_FILE)):
+        return True
+    raise CheckpointError(f"{path}: a run of an earlier version (epoch {epoch} of {config.epochs}, Keras fit "
+                          "checkpoints), which cannot be resumed; pass --overwrite to train it again from "
+                          "scratch (its segnet.keras still evaluates as it is)")
+
+
 def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
                  overwrite: bool = False, verbose: int = 1) -> Path:
     """Trains (or resumes) a run, saves `segnet.keras` and tunes `watershed.json`.
@@ -162,50 +258,61 @@ def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
       config: the run.
       model_dir: run folder (created; see the module docstring).
       overwrite: replace a differing config.json and start from scratch.
-      verbose: Keras `fit` verbosity (1 = progress bar).
+      verbose: 1 = progress bar on a terminal (else a line per epoch), 2 = a line per
+        epoch, 0 = silent.
     Returns:
-      Path of the final model.
+      Path of the final model (written by the chief only; see `distributed.is_chief`).
     Raises:
+      ValueError: `batch_size` not a multiple of the strategy's replicas.
       DatasetError: a bad file in `dataset_dir` or `synthetic_dir` (all checked first).
       ConfigError: `crop_size` larger than the smallest training image (named).
       UnwritableFolderError: `model_dir` cannot be created or written.
+      ConfigMismatchError: `model_dir` holds a run with other settings (unless overwrite).
       FolderLockedError: another process is writing `model_dir` (see `run_lock`).
+      CheckpointError: an unfinished run of the fit-era trainer, no readable checkpoint,
+        or a checkpoint could not be written.
+      NonFiniteLossError: the loss became NaN/inf (the last good checkpoint is kept).
     """
+    # MultiWorkerMirroredStrategy must exist before other TF ops run in the process.
+    strategy = distributed.make_strategy(config.strategy)
+    chief = distributed.is_chief(strategy)
+    loop.check_strategy(strategy, config.strategy, batch_size=config.batch_size, max_train_seconds=0)
     samples, augment = _samples(config)  # before the run folder is made
-    ensure_writable_dir(model_dir, "--model_dir")
-    with run_lock(model_dir, what="training run"):  # one writer per run folder
-        folder = prepare_run_dir(model_dir, config, overwrite=overwrite, ignore=("epochs",),
-                                 paths=("dataset_dir", "synthetic_dir"))
-        if overwrite:  # start over: forget the earlier run's checkpoints
-            (folder / CHECKPOINT_STATE).unlink(missing_ok=True)
-            for stale in folder.glob("checkpoint-*.keras"):
-                stale.unlink()
-        steps = config.steps_per_epoch or math.ceil(len(samples) / config.batch_size)
-        state = _checkpoint_state(folder)
-        if state is not None:
-            model = keras.models.load_model(folder / state["file"])
-            initial_epoch = state["epoch"]
-        else:
-            model, initial_epoch = _build_model(config), 0
-        final_path = folder / evaluate.MODEL_FILE
-        if initial_epoch < config.epochs or not final_path.exists():
-            data_config = SegmentationDataConfig(crop_size=config.crop_size, batch_size=config.batch_size,
-                                                 augment=augment, seed=config.seed)
-            dataset = make_segmentation_dataset(samples, data_config, start_batch=initial_epoch * steps)
-            callbacks = [_EpochCheckpoint(folder),
-                         keras.callbacks.TensorBoard(log_dir=str(folder / "logs"), update_freq="epoch")]
-            with reraise_dataset_errors():
-                model.fit(dataset, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                          callbacks=callbacks, verbose=fit_verbosity(verbose == 1) if verbose else 0,
-                          shuffle=False)
-            _save_model(model, final_path)
-        if not (folder / evaluate.WATERSHED_FILE).exists() or initial_epoch < config.epochs:
-            tuned, score = _tune(model, samples, config.tune_images)
-            evaluate.save_watershed_config(tuned, folder / evaluate.WATERSHED_FILE)
-            if verbose:
-                print(f"watershed tuned on {min(config.tune_images, len(samples))} training images: "
-                      f"{tuned} (mean AJI {score:.4f})", flush=True)
-        return final_path
+    folder = Path(model_dir)
+    if chief:
+        ensure_writable_dir(model_dir, "--model_dir")
+    say = (lambda message: print(message, flush=True)) if verbose and chief else (lambda message: None)
+    steps = config.steps_per_epoch or math.ceil(len(samples) / config.batch_size)
+    settings = loop.LoopSettings(epochs=config.epochs, steps_per_epoch=steps,
+                                 checkpoint_every_steps=config.checkpoint_every_steps,
+                                 keep_checkpoints=config.keep_checkpoints,
+                                 verbose=fit_verbosity(verbose == 1) if verbose else 0)
+    final_path = folder / MODEL_FILE
+    # One writer per run folder; the other workers write only temporary folders.
+    with run_lock(model_dir, what="training run") if chief else contextlib.nullcontext():
+        _prepare_folder(folder, config, overwrite=overwrite, chief=chief)
+        if not overwrite and _fit_era_run_finished(folder, config):
+            say(f"{folder}: finished (by an earlier version); nothing to do")
+            return final_path
+        model = _build_model(config, strategy)
+        result = loop.train(_segnet_task(model, config, samples, augment, steps), settings, strategy=strategy,
+                            folder=folder, chief=chief, hparams=config_to_dict(config), say=say)
+        if chief:
+            _finish(model, folder, samples, config, trained=result.steps_run > 0, say=say)
+    return final_path
+
+
+def _finish(model: keras.Model, folder: Path, samples, config: SegNetTrainConfig, *, trained: bool,
+            say: Callable[[str], None]) -> None:
+    """Writes segnet.keras and watershed.json unless they are there and no step ran now."""
+    _synchronize_batch_norm(model, False)
+    if trained or not (folder / MODEL_FILE).exists():
+        _save_model(model, folder / MODEL_FILE)
+    if trained or not (folder / WATERSHED_FILE).exists():
+        tuned, score = _tune(model, samples, config.tune_images)
+        save_watershed_config(tuned, folder / WATERSHED_FILE)
+        say(f"watershed tuned on {min(config.tune_images, len(samples))} training images: "
+            f"{tuned} (mean AJI {score:.4f})")
 
 
 def _tune(model: keras.Model, samples, count: int):

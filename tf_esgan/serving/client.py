@@ -22,6 +22,7 @@ import urllib.request
 from typing import Any, Mapping
 
 import numpy as np
+import tensorflow as tf
 
 FORMATS = ("instances", "inputs")
 
@@ -122,8 +123,6 @@ def grpc_predict(server: str, model_name: str, inputs: Mapping[str, np.ndarray],
             "the gRPC client needs the optional package `tensorflow-serving-api` (pip install "
             "'tensorflow-serving-api==2.*', matching the tensorflow version); the REST client "
             "(--protocol=rest) needs nothing extra") from error
-    import tensorflow as tf
-
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
     request.model_spec.signature_name = signature_name

@@ -7,7 +7,7 @@ Signatures (all of them float32 in, uint8 out; B is free, 0 included, H = W = S 
   [0, 2], per the variant's `conditioning`); output `image` uint8 [B, S, S, 3] RGB.
 - `from_mask`: input `mask` int32 [B, S, S] instance labels (uint8/uint16 values fit),
   or per image a binary mask ({0, 1} or {0, 255}, split into 4-connected nuclei, the
-  rule of `skeleton.as_labels`); the conditioning map is computed in the graph with
+  rule of `data.labels.is_binary_mask`); the conditioning map is computed in the graph with
   plain TF ops (`skeleton_graph`, equal to the numpy maps), then the generator; output
   `image` uint8 [B, S, S, 3].
 - `condition_from_mask`: input `mask` as above; output `skeleton_map` float32
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tf_esgan.data.image_range import to_uint8_tensor
 from tf_esgan.data.skeleton_graph import conditioning as conditioning_map
 from tf_esgan.models.inference import generate
 from tf_esgan.models.variants import CONDITIONINGS
@@ -38,12 +39,6 @@ DEFAULT_MODEL_NAME = "esgan_generator"
 CONDITION_INPUT = "skeleton_map"
 MASK_INPUT = "mask"
 IMAGE_OUTPUT = "image"
-
-
-def generator_image_to_uint8(image: tf.Tensor) -> tf.Tensor:
-    """float [B, H, W, 3] in [-1, 1] (tanh) -> uint8 [B, H, W, 3]: round((x + 1) * 127.5)."""
-    scaled = (tf.cast(image, tf.float32) + 1.0) * 127.5
-    return tf.cast(tf.round(tf.clip_by_value(scaled, 0.0, 255.0)), tf.uint8)
 
 
 def _input_size(generator) -> tuple[int, int]:
@@ -81,7 +76,7 @@ def build_generator_module(generator, conditioning: str) -> ServingModule:
         # An empty batch is a valid request, but TF's CPU convolution fails on it ("input
         # depth must be evenly divisible by filter depth"): answer it without the generator.
         return tf.cond(tf.shape(condition)[0] > 0,
-                       lambda: generator_image_to_uint8(module.call_model(condition)),
+                       lambda: to_uint8_tensor(module.call_model(condition)),
                        lambda: tf.zeros([0, size, size, 3], tf.uint8))
 
     def condition_from_mask(mask):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tensorflow.core.protobuf import saved_model_pb2
+
 #: Ops created by tf.numpy_function / tf.py_function / tf.compat.v1.py_func.
 PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
 
 
 def saved_model_op_types(export_dir: str | os.PathLike) -> set[str]:
     """Every op type in a SavedModel: all meta graphs' nodes and function libraries."""
-    from tensorflow.core.protobuf import saved_model_pb2  # lazy: import-time work is banned
-
     path = Path(export_dir) / "saved_model.pb"
     saved_model = saved_model_pb2.SavedModel()
     saved_model.ParseFromString(path.read_bytes())

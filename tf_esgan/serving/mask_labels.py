@@ -1,30 +1,27 @@
-"""Instance labels from a served mask, with `skeleton.as_labels`' rules, in plain TF ops.
+"""Instance labels from a served mask, with the binary-mask rule of `tf_esgan.data.labels`, in TF ops.
 
-`as_labels` treats a mask as binary when its largest value is 1 or 255 and it holds at
-most two distinct values; binary masks are split into 4-connected components. The
-same rule is applied here to each image of the batch on its own, so a batch may mix
-instance label maps and binary masks. Ids are then renumbered compactly (the maps are
-per nucleus, so they do not depend on the ids; small ids keep the per-nucleus segment
-reductions small whatever ids the client sends).
+`labels.is_binary_mask` treats a mask as binary when all its values lie within {0, 1} or
+within {0, 255}; binary masks are split into 4-connected components. The same rule is
+applied here to each image of the batch on its own, so a batch may mix instance label
+maps and binary masks (tests/serving/test_mask_labels.py checks that both agree). Ids
+are then renumbered compactly (the maps are per nucleus, so they do not depend on the
+ids; small ids keep the per-nucleus segment reductions small whatever ids the client
+sends).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+from tf_esgan.data.labels import BINARY_FOREGROUND_VALUES
 from tf_esgan.data.skeleton_graph import label_components
-
-#: Largest value of a binary mask, as in `skeleton.as_labels`.
-BINARY_TOPS = (1, 255)
 
 
 def binary_images(mask: tf.Tensor) -> tf.Tensor:
-    """bool [B]: images whose maximum is 1 or 255 and that hold at most two values."""
-    top = tf.reduce_max(mask, axis=[1, 2], keepdims=True)
-    bottom = tf.reduce_min(mask, axis=[1, 2], keepdims=True)
-    two_values = tf.reduce_all((mask == top) | (mask == bottom), axis=[1, 2])
-    top = top[:, 0, 0]
-    return two_values & ((top == BINARY_TOPS[0]) | (top == BINARY_TOPS[1]))
+    """bool [B]: images whose values all lie within {0, 1} or within {0, 255}."""
+    background = mask == 0
+    within = [tf.reduce_all(background | (mask == top), axis=[1, 2]) for top in BINARY_FOREGROUND_VALUES]
+    return tf.reduce_any(tf.stack(within), axis=0)
 
 
 def _compact_ids(labels: tf.Tensor) -> tf.Tensor:

@@ -1,10 +1,9 @@
-"""`tf.distribute` for the GAN: strategy choice, who writes files, one custom train step.
+"""`tf.distribute` for the trainers: strategy choice, who writes files, the replicated step.
 
 Keras 3 `Model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585:
 "Attempt to convert a value (PerReplica...)"), so every strategy, the default one
-included, trains with the same loop: `strategy.run` of the GAN's own
-`generator_step`/`discriminator_step` inside a `tf.function`, so the loss code exists
-once (in `EnhancedSharpGAN`).
+included, trains the GAN and SegNet with one loop (`training.loop`): `strategy.run` of a
+trainer's own replica step inside a `tf.function` (`make_train_step`).
 """
 
 from __future__ import annotations
@@ -13,12 +12,11 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Callable
+from typing import Callable, Mapping
 
 import keras
 import tensorflow as tf
 
-from tf_esgan.models.gan import EnhancedSharpGAN
 from tf_esgan.training.gan_config import STRATEGIES
 
 
@@ -82,30 +80,16 @@ class ReplicaMeanAdam(keras.optimizers.Adam):
         return loss / replicas if replicas > 1 else loss
 
 
-def make_train_step(gan: EnhancedSharpGAN, strategy: tf.distribute.Strategy, *,
-                    jit_compile: bool = False) -> Callable[[object], dict[str, tf.Tensor]]:
-    """A `tf.function` (distributed batch) -> losses averaged over replicas.
+def make_train_step(replica_step: Callable[[object], Mapping[str, tf.Tensor]], strategy: tf.distribute.Strategy,
+                    *, jit_compile: bool = False) -> Callable[[object], dict[str, tf.Tensor]]:
+    """A `tf.function` (distributed batch) -> loss terms averaged over the replicas.
 
-    One step is `EnhancedSharpGAN.train_step` without its Keras metric trackers: D is
-    updated on this step's fake, then G (one G forward per step).
+    Args:
+      replica_step: one replica's update on its share of a global batch; returns loss
+        terms that are means over that share (so their replica mean is the batch mean).
+      strategy: runs `replica_step` on every replica.
+      jit_compile: XLA-compile `replica_step` (`strategy.run` itself stays outside XLA).
     """
-
-    # BatchNorm moving statistics are updated from each replica's own share of the batch
-    # (Keras keeps them per replica), so replicas and workers drift apart; averaging them
-    # after every step keeps all copies equal (exact for the moving means, which are linear).
-    statistics = [variable for network in (gan.generator, gan.discriminator)
-                  for variable in network.non_trainable_variables if "float" in str(variable.dtype)]
-
-    def replica_step(batch):
-        terms = gan.generator_step(batch, before_loss=lambda fake: gan.discriminator_step(batch, fake))
-        if strategy.num_replicas_in_sync > 1 and statistics:
-            context = tf.distribute.get_replica_context()
-            averaged = context.all_reduce(tf.distribute.ReduceOp.MEAN,
-                                          [tf.identity(variable.value) for variable in statistics])
-            for variable, value in zip(statistics, averaged):
-                variable.assign(value)
-        return terms
-
     if jit_compile:
         replica_step = tf.function(replica_step, jit_compile=True)
 

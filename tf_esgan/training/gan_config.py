@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from tf_esgan.models.gan_config import GanLossConfig
 from tf_esgan.models.generator import UPSAMPLINGS, GeneratorConfig
+from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.networks import NetworkConfig
 from tf_esgan.models.normalization import DEFAULT_NORMALIZATION
 from tf_esgan.models.precision import resolve_dtype_policy
 from tf_esgan.models.variants import get_variant
-from tf_esgan.training.run_dir import resolved_path
+from tf_esgan.runs.run_dir import resolved_path
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 

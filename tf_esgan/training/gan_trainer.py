@@ -1,4 +1,7 @@
-"""Training of the GAN: one custom loop for every tf.distribute strategy, resumable.
+"""Training of the GAN on the shared loop (`training.loop`): any tf.distribute strategy, resumable.
+
+The GAN-specific parts live here: the slide-grouped split, each epoch's batches, the
+replica step (D then G on one fake) and the per-epoch validation image grid.
 
 `<model_dir>` after a run:
   config.json      the `TrainConfig` (checked on restart; see gan_config.RESUMABLE_CHANGES).
@@ -15,9 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import shutil
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -25,27 +26,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_esgan.errors import ConfigError, UserError
+from tf_esgan.errors import ConfigError
 from tf_esgan.io_utils import ensure_writable_dir
 from tf_esgan.run_lock import run_lock
 from tf_esgan.data.datasets import Sample, check_samples, list_samples, split_samples_by_group
-from tf_esgan.data.pipeline import PipelineConfig, make_dataset, reraise_dataset_errors
+from tf_esgan.data.pipeline import PipelineConfig, make_dataset
 from tf_esgan.metrics.image_quality import ssim
 from tf_esgan.models.gan import LOSS_NAMES, EnhancedSharpGAN
 from tf_esgan.models.inference import generate
 from tf_esgan.models.networks import build_networks
-from tf_esgan.training import distributed, summaries
-from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
+from tf_esgan.training import distributed, loop, summaries
+from tf_esgan.training.checkpoints import CHECKPOINT_DIR
 from tf_esgan.training.gan_config import RESUMABLE_CHANGES, TrainConfig
-from tf_esgan.training.progress import TrainingProgress
-from tf_esgan.training.run_dir import config_to_dict, prepare_run_dir
+from tf_esgan.training.loop import NonFiniteLossError  # noqa: F401  (raised by train_and_evaluate)
+from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
 
 VALIDATION_IMAGES = 4  # rows of the per-epoch image grid
 ADAM_BETA_1 = 0.5  # pix2pix's Adam momentum, used by the paper's code base
-
-
-class NonFiniteLossError(UserError, RuntimeError):
-    """A loss became NaN or infinite; training stopped before writing a checkpoint."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +140,45 @@ def _prepare_folder(config: TrainConfig, chief: bool) -> Path:
     return folder
 
 
-def _scalar(variable) -> float:
-    return float(tf.convert_to_tensor(variable).numpy())
+def gan_replica_step(gan: EnhancedSharpGAN, strategy: tf.distribute.Strategy) -> Callable:
+    """One replica's GAN update (for `distributed.make_train_step`): losses of its share.
+
+    One step is `EnhancedSharpGAN.train_step` without its Keras metric trackers: D is
+    updated on this step's fake, then G (one G forward per step).
+    """
+    # BatchNorm moving statistics are updated from each replica's own share of the batch
+    # (Keras keeps them per replica), so replicas and workers drift apart; averaging them
+    # after every step keeps all copies equal (exact for the moving means, which are linear).
+    statistics = [variable for network in (gan.generator, gan.discriminator)
+                  for variable in network.non_trainable_variables if "float" in str(variable.dtype)]
+
+    def replica_step(batch):
+        terms = gan.generator_step(batch, before_loss=lambda fake: gan.discriminator_step(batch, fake))
+        if strategy.num_replicas_in_sync > 1 and statistics:
+            context = tf.distribute.get_replica_context()
+            averaged = context.all_reduce(tf.distribute.ReduceOp.MEAN,
+                                          [tf.identity(variable.value) for variable in statistics])
+            for variable, value in zip(statistics, averaged):
+                variable.assign(value)
+        return terms
+
+    return replica_step
+
+
+def _gan_task(config: TrainConfig, gan: EnhancedSharpGAN, strategy: tf.distribute.Strategy,
+              train: list[Sample], validation: list[Sample], steps_per_epoch: int) -> loop.TrainingTask:
+    validation_condition, validation_image = _validation_batch(validation, config)
+
+    def epoch_end(step: int, writer: summaries.RunSummaries) -> None:
+        _log_epoch_images(gan, writer, step, validation_condition, validation_image, config.conditioning)
+
+    return loop.TrainingTask(
+        trackables={"generator": gan.generator, "discriminator": gan.discriminator,
+                    "g_optimizer": gan.g_optimizer, "d_optimizer": gan.d_optimizer},
+        optimizers={"generator": gan.g_optimizer, "discriminator": gan.d_optimizer},
+        replica_step=gan_replica_step(gan, strategy),
+        epoch_batches=lambda epoch, done: _epoch_dataset(train, config, epoch, steps_per_epoch, done),
+        loss_names=LOSS_NAMES, on_epoch_end=epoch_end)
 
 
 def train_and_evaluate(config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResult:
@@ -163,109 +197,28 @@ def train_and_evaluate(config: TrainConfig, *, log: Callable[[str], None] = prin
     # MultiWorkerMirroredStrategy must exist before other TF ops run in the process.
     strategy = distributed.make_strategy(config.strategy)
     chief = distributed.is_chief(strategy)
-    replicas = strategy.num_replicas_in_sync
-    if config.batch_size % replicas:
-        raise ValueError(f"batch_size {config.batch_size} must be a multiple of the {replicas} replicas "
-                         f"of strategy {config.strategy!r}")
-    if config.max_train_seconds and replicas > 1 and config.strategy == "multi_worker":
-        # Workers would stop at different steps and wait forever for each other.
-        raise ValueError("max_train_seconds is not supported with strategy 'multi_worker'; use epochs")
+    loop.check_strategy(strategy, config.strategy, batch_size=config.batch_size,
+                        max_train_seconds=config.max_train_seconds)
     train, validation = _split(config)
     steps_per_epoch = config.steps_per_epoch or max(1, tiles_per_pass(train, config.image_size) // config.batch_size)
     if chief:
         ensure_writable_dir(config.model_dir, "--model_dir")
+    settings = loop.LoopSettings(epochs=config.epochs, steps_per_epoch=steps_per_epoch,
+                                 checkpoint_every_steps=config.checkpoint_every_steps,
+                                 keep_checkpoints=config.keep_checkpoints,
+                                 max_train_seconds=config.max_train_seconds, jit_compile=config.jit_compile,
+                                 verbose=config.verbose)
     # One writer per run folder. The other workers of a multi-worker run write only to
     # temporary folders (distributed.WriteDir), so only the chief takes the lock.
     with run_lock(config.model_dir, what="training run") if chief else contextlib.nullcontext():
         folder = _prepare_folder(config, chief)
-        say = log if chief else (lambda message: None)
-
         gan = _build(config, strategy)
-        step, epoch, epoch_step = (tf.Variable(0, dtype=tf.int64, trainable=False) for _ in range(3))
-        checkpoint = tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator,
-                                         g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-                                         step=step, epoch=epoch, epoch_step=epoch_step)
-        checkpoint_dir = distributed.WriteDir(folder / CHECKPOINT_DIR, chief)
-        log_dir = distributed.WriteDir(folder / summaries.LOG_DIR, chief)
-        try:
-            checkpoints = RunCheckpoints(checkpoint, read_dir=folder / CHECKPOINT_DIR,
-                                         write_dir=checkpoint_dir.path, keep=config.keep_checkpoints)
-            resumed_from = checkpoints.restore_latest(say)
-            if resumed_from:
-                say(f"resumed from {resumed_from}: step {int(step.numpy())}, epoch {int(epoch.numpy())}, "
-                    f"optimizer step {_scalar(gan.g_optimizer.iterations):.0f}")
-            writer = summaries.RunSummaries(log_dir.path, config_to_dict(config))
-            try:
-                with reraise_dataset_errors():
-                    return _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_per_epoch,
-                                 (step, epoch, epoch_step), resumed_from, chief, say)
-            finally:
-                writer.close()
-        finally:
-            checkpoint_dir.cleanup()
-            log_dir.cleanup()
-
-
-def _loop(config, gan, strategy, checkpoints, writer, train, validation, steps_per_epoch, counters,
-          resumed_from, chief, say) -> TrainResult:
-    step, epoch, epoch_step = counters
-    train_step = distributed.make_train_step(gan, strategy, jit_compile=config.jit_compile)
-    validation_condition, validation_image = _validation_batch(validation, config)
-    totals = {name: 0.0 for name in LOSS_NAMES}
-    steps_run, last_checkpoint, stopped = 0, resumed_from, "finished"
-    started = time.perf_counter()
-    progress = TrainingProgress(epochs=config.epochs, steps_per_epoch=steps_per_epoch,
-                                max_train_seconds=config.max_train_seconds,
-                                enabled=chief and bool(config.verbose), say=say)
-    while int(epoch.numpy()) < config.epochs and stopped == "finished":
-        current_epoch, done = int(epoch.numpy()), int(epoch_step.numpy())
-        dataset = distributed.distribute(
-            _epoch_dataset(train, config, current_epoch, steps_per_epoch, done), strategy)
-        progress.start_epoch(current_epoch, done)
-        tick = time.perf_counter()
-        for batch in dataset:
-            losses = {name: float(value) for name, value in train_step(batch).items()}
-            bad = sorted(name for name, value in losses.items() if not math.isfinite(value))
-            if bad:
-                raise NonFiniteLossError(
-                    f"non-finite loss at step {int(step.numpy()) + 1} ({', '.join(f'{n}={losses[n]}' for n in bad)}); "
-                    f"stopped without saving. Last good checkpoint: {last_checkpoint or '(none)'}. "
-                    "Try a lower learning rate.")
-            step.assign_add(1)
-            epoch_step.assign_add(1)
-            steps_run += 1
-            now = time.perf_counter()
-            global_step = int(step.numpy())
-            writer.scalars(global_step, losses, prefix="loss/")
-            writer.scalars(global_step, {
-                "learning_rate/generator": _scalar(gan.g_optimizer.learning_rate),
-                "learning_rate/discriminator": _scalar(gan.d_optimizer.learning_rate),
-                "speed/steps_per_sec": 1.0 / max(now - tick, 1e-9)})
-            tick = now
-            for name, value in losses.items():
-                totals[name] += value
-            progress.step(global_step=global_step, epoch_step=int(epoch_step.numpy()),
-                          elapsed=now - started, losses=losses)
-            if config.checkpoint_every_steps and global_step % config.checkpoint_every_steps == 0:
-                last_checkpoint = checkpoints.save(global_step)
-            if config.max_train_seconds and now - started >= config.max_train_seconds:
-                stopped = "time budget"
-                break
-        if stopped == "finished":
-            epoch.assign_add(1)
-            epoch_step.assign(0)
-            _log_epoch_images(gan, writer, int(step.numpy()), validation_condition, validation_image,
-                              config.conditioning)
-        last_checkpoint = checkpoints.save(int(step.numpy()))
-    seconds = time.perf_counter() - started
-    means = {name: total / steps_run for name, total in totals.items()} if steps_run else {}
-    say(f"{stopped}: step {int(step.numpy())}, epoch {int(epoch.numpy())}/{config.epochs}, {steps_run} steps in "
-        f"{seconds:.1f} s ({steps_run / max(seconds, 1e-9):.2f} steps/s)"
-        + "".join(f", {name} {value:.4g}" for name, value in means.items())
-        + f"; checkpoint {last_checkpoint}")
-    return TrainResult(step=int(step.numpy()), epoch=int(epoch.numpy()), resumed_from=resumed_from,
-                       losses=means, seconds=seconds, stopped=stopped, checkpoint=last_checkpoint,
-                       generator=gan.generator, discriminator=gan.discriminator)
+        task = _gan_task(config, gan, strategy, train, validation, steps_per_epoch)
+        result = loop.train(task, settings, strategy=strategy, folder=folder, chief=chief,
+                            hparams=config_to_dict(config), say=log if chief else (lambda message: None))
+    return TrainResult(step=result.step, epoch=result.epoch, resumed_from=result.resumed_from,
+                       losses=result.losses, seconds=result.seconds, stopped=result.stopped,
+                       checkpoint=result.checkpoint, generator=gan.generator, discriminator=gan.discriminator)
 
 
 def _log_epoch_images(gan, writer, step, condition, image, kind) -> None:

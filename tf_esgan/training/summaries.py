@@ -7,6 +7,7 @@ from typing import Mapping
 
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.hparams import api as hparams_api
 
 LOG_DIR = "logs"
 IMAGE_TAG = "validation/condition_real_synthetic"
@@ -45,8 +46,6 @@ class RunSummaries:
 
     def __init__(self, log_dir: str | os.PathLike, hparams: Mapping):
         self.writer = tf.summary.create_file_writer(str(log_dir))
-        from tensorboard.plugins.hparams import api as hparams_api
-
         with self.writer.as_default():
             hparams_api.hparams(hparams_of(hparams), trial_id=os.path.basename(os.path.normpath(str(log_dir))))
         self.writer.flush()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from tf_esgan.data import skeleton
 from tf_esgan.io_utils import atomic_path
@@ -37,16 +38,11 @@ def save_conditioning_figure(rows: Sequence[tuple[str, np.ndarray, np.ndarray | 
     Returns:
       The written path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
     with_images = any(image is not None for _, _, image in rows)
     columns = ["image"] * with_images + ["nuclei (ids)", "contour set c", "distance map",
                                          "skeleton map (skeleton in red)"]
-    figure, axes = pyplot.subplots(len(rows), len(columns), squeeze=False,
-                                   figsize=(2.6 * len(columns), 2.6 * len(rows)))
+    figure = Figure(figsize=(2.6 * len(columns), 2.6 * len(rows)))
+    axes = figure.subplots(len(rows), len(columns), squeeze=False)
     for row, (title, labels, image) in enumerate(rows):
         labels = skeleton.as_labels(labels)
         panels = ([image if image is not None else np.zeros((*labels.shape, 3), np.uint8)]
@@ -66,5 +62,4 @@ def save_conditioning_figure(rows: Sequence[tuple[str, np.ndarray, np.ndarray | 
     path = Path(path)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=100, format="png")
-    pyplot.close(figure)
     return path

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from tf_esgan.io_utils import atomic_path
 
@@ -21,13 +22,8 @@ def save_panel_grid(rows: Sequence[tuple[str, Sequence[np.ndarray]]], columns: S
       columns: one title per panel.
       path: PNG to write, atomically.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(len(rows), len(columns), squeeze=False,
-                                   figsize=(2.6 * len(columns), 2.6 * len(rows)))
+    figure = Figure(figsize=(2.6 * len(columns), 2.6 * len(rows)))
+    axes = figure.subplots(len(rows), len(columns), squeeze=False)
     for row, (label, panels) in enumerate(rows):
         for column, panel in enumerate(panels):
             axis = axes[row, column]
@@ -41,5 +37,4 @@ def save_panel_grid(rows: Sequence[tuple[str, Sequence[np.ndarray]]], columns: S
     path = Path(path)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=dpi)
-    pyplot.close(figure)
     return path

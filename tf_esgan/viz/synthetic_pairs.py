@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from tf_esgan.data import skeleton
 from tf_esgan.data.pair_formats import pair_paths, read_pair
@@ -104,11 +105,6 @@ def save_synthetic_pairs_figure(dataset_dir: str | os.PathLike, sample_ids: Sequ
     Raises:
       DatasetError: a pair is missing, unreadable or its image and mask sizes differ.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
     root = Path(dataset_dir)
     path = Path(path) if path is not None else default_figure_path(root, format)
     if _read_as_sample(path, root, format):
@@ -121,8 +117,8 @@ def save_synthetic_pairs_figure(dataset_dir: str | os.PathLike, sample_ids: Sequ
         panels.append((sample_id, outline_overlay(image, labels)))
     largest_side = max(max(panel.shape[:2]) for _, panel in panels)
     dpi = max(_MIN_DPI, math.ceil(largest_side / (_CELL_INCHES * _IMAGE_SHARE)))
-    figure, axes = pyplot.subplots(rows, columns, squeeze=False,
-                                   figsize=(_CELL_INCHES * columns, _CELL_INCHES * rows))
+    figure = Figure(figsize=(_CELL_INCHES * columns, _CELL_INCHES * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.flat:
         axis.set_axis_off()
     for axis, (sample_id, panel) in zip(axes.flat, panels):
@@ -131,5 +127,4 @@ def save_synthetic_pairs_figure(dataset_dir: str | os.PathLike, sample_ids: Sequ
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=dpi)
-    pyplot.close(figure)
     return path

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tf_esgan.training.run_dir import ConfigMismatchError, config_to_dict, prepare_run_dir
+from tf_esgan.runs.run_dir import ConfigMismatchError, config_to_dict, prepare_run_dir
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

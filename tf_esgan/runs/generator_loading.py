@@ -15,10 +15,15 @@ import tensorflow as tf
 
 from tf_esgan.data import skeleton
 from tf_esgan.errors import ModelLoadError, ModelNotFoundError
-from tf_esgan.segmentation.segnet_loading import MODEL_FILE as SEGNET_MODEL_FILE
+import tf_esgan.models.generator  # noqa: F401  (registers the generator's classes)
+from tf_esgan.models.networks import build_networks
+import tf_esgan.models.segnet  # noqa: F401  (registers SegNet's layers)
+from tf_esgan.pretrained import registry
+from tf_esgan.pretrained.loading import load_generator as load_pretrained
+from tf_esgan.runs.run_dir import CONFIG_FILE, SEGNET_RUN, run_kind
+from tf_esgan.runs.segnet_loading import MODEL_FILE as SEGNET_MODEL_FILE
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, restore_newest
 from tf_esgan.training.gan_config import TrainConfig
-from tf_esgan.training.run_dir import CONFIG_FILE, SEGNET_RUN, run_kind
 
 _EXPECTED = ("pretrained:NAME, an esgan-train run folder (with config.json and checkpoints/) "
              "or a .keras generator file")
@@ -29,9 +34,7 @@ def load_keras_model(path: str | os.PathLike) -> keras.Model:
     path = Path(path)
     if path.suffix != ".keras" or not path.is_file():
         raise ModelNotFoundError(f"{path}: expected an existing `.keras` file")
-    # Importing the model modules registers UNetGenerator, SegNet's layers, etc.
-    import tf_esgan.models.generator  # noqa: F401
-    import tf_esgan.models.segnet  # noqa: F401
+    # UNetGenerator, SegNet's layers, etc. are registered by this module's imports.
     return keras.saving.load_model(path, compile=False)
 
 
@@ -48,12 +51,8 @@ def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], N
         `conditioning` or holding no generator, or `conditioning` contradicting the
         model's (PretrainedModelError for an unknown or damaged pretrained model).
     """
-    from tf_esgan.pretrained import registry
-
     name = registry.pretrained_name(str(model))
     if name is not None:
-        from tf_esgan.pretrained.loading import load_generator as load_pretrained
-
         generator, kind = load_pretrained(name)
         log(f"generator: pretrained {name!r} ({kind} conditioning)")
         if conditioning and conditioning != kind:
@@ -76,8 +75,6 @@ def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], N
     if not (path / CONFIG_FILE).is_file():
         missing = "no such file or folder" if not path.exists() else "not a generator"
         raise ModelLoadError(f"{path}: {missing}; expected {_EXPECTED}")
-    from tf_esgan.models.networks import build_networks
-
     try:
         run = TrainConfig.from_json_dict(json.loads((path / CONFIG_FILE).read_text()))
     except (ValueError, TypeError) as error:  # JSONDecodeError is a ValueError

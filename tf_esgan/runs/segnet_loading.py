@@ -21,8 +21,11 @@ import keras
 
 from tf_esgan.errors import ModelLoadError, ModelNotFoundError
 from tf_esgan.io_utils import atomic_path
+import tf_esgan.models.segnet  # noqa: F401  (registers SegNet's layers)
+from tf_esgan.pretrained import registry
+from tf_esgan.pretrained.loading import load_segnet as load_pretrained
+from tf_esgan.runs.run_dir import GAN_RUN, run_kind
 from tf_esgan.segmentation.postprocess import WatershedConfig
-from tf_esgan.training.run_dir import GAN_RUN, run_kind
 
 WATERSHED_FILE = "watershed.json"
 MODEL_FILE = "segnet.keras"
@@ -42,8 +45,6 @@ def load_watershed_config(path: str | os.PathLike) -> WatershedConfig:
 
 
 def _load_keras_file(path: Path) -> keras.Model:
-    import tf_esgan.models.segnet  # noqa: F401  (registers SegNet's layers)
-
     model = keras.models.load_model(path, compile=False)
     # SegNet: RGB in, (nucleus mask, distance map) out; a generator is condition in, RGB out.
     if model.input_shape[-1] != 3 or model.output_shape[-1] != 2:
@@ -60,8 +61,6 @@ def segnet_file(model: str | os.PathLike) -> Path | None:
       ModelLoadError: an esgan-train (generator) run folder, or a file that is not `.keras`.
       ModelNotFoundError: a missing path, or a run folder without its model.
     """
-    from tf_esgan.pretrained import registry
-
     if registry.pretrained_name(str(model)) is not None:
         return None
     path = Path(model)
@@ -89,12 +88,8 @@ def load_segnet(model: str | os.PathLike) -> tuple[keras.Model, WatershedConfig 
         FileNotFoundError).
       ModelLoadError: a generator (run folder or `.keras` file), or another file (a ValueError).
     """
-    from tf_esgan.pretrained import registry
-
     path = segnet_file(model)
     if path is None:
-        from tf_esgan.pretrained.loading import load_segnet as load_pretrained
-
         return load_pretrained(registry.pretrained_name(str(model)))
     watershed = path.parent / WATERSHED_FILE
     return _load_keras_file(path), load_watershed_config(watershed) if watershed.is_file() else None
