@@ -27,9 +27,10 @@ def main(argv):
     from tf_esgan.data.datasets import list_samples
     from tf_esgan.data.pipeline import PipelineConfig, make_dataset
     from tf_esgan.training import distributed, gan_trainer
-    from tf_esgan.training.gan_config import TrainConfig
+    from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig, TrainerConfig
 
-    config = TrainConfig(dataset_dir=_DATASET_DIR.value, model_dir="-", batch_size=_BATCH.value)
+    config = TrainConfig(data=GanDataConfig(dataset_dir=_DATASET_DIR.value), runtime=RuntimeConfig(model_dir="-"),
+                         trainer=TrainerConfig(batch_size=_BATCH.value))
     strategy = distributed.make_strategy("default")
     gan = gan_trainer._build(config, strategy)
     step = distributed.make_train_step(gan_trainer.gan_replica_step(gan, strategy), strategy)

@@ -47,7 +47,7 @@ SIZE = 128
 def networks() -> NetworkConfig:
     cpu = get_budget("cpu")
     return NetworkConfig(image_size=SIZE, generator_base_filters=32, generator_depth=7,
-                         discriminator_base_filters=32, norm=cpu.norm, upsampling=cpu.upsampling,
+                         discriminator_base_filters=32, norm=cpu.network.norm, upsampling=cpu.network.upsampling,
                          dtype_policy=recommended_dtype_policy())
 
 

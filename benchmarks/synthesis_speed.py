@@ -30,14 +30,14 @@ def main(argv):
     from tf_esgan import synthesis
     from tf_esgan.models.inference import generate
     from tf_esgan.models.networks import build_networks
-    from tf_esgan.training.gan_config import TrainConfig
+    from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig
 
     keras.utils.set_random_seed(0)
-    default = TrainConfig(dataset_dir="-", model_dir="-")
-    generator, _ = build_networks(default.variant, default.network_config())
+    default = TrainConfig(data=GanDataConfig(dataset_dir="-"), runtime=RuntimeConfig(model_dir="-"))
+    generator, _ = build_networks(default.variant, default.model)
     infer = tf.function(lambda condition: generate(generator, condition), reduce_retracing=True)
     results = {"load_average": os.getloadavg()[0], "cores": os.cpu_count(),
-               "network": str(default.network_config())}
+               "network": str(default.model)}
     for batch in (1, 8, 32):
         condition = np.random.default_rng(0).uniform(0, 2, (batch, 256, 256, 1)).astype(np.float32)
         infer(condition)  # trace and warm up

@@ -33,25 +33,26 @@ _CONTOUR_FRACTION = flags.DEFINE_float("contour_fraction", 0.08, "Share of conto
 def _configs() -> dict:
     """name -> function returning a TrainConfig (only its network and loss parts are used)."""
     from tf_esgan.reproduce.budgets import get_budget
-    from tf_esgan.training.gan_config import TrainConfig
+    from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig
 
-    default = TrainConfig(dataset_dir="-", model_dir="-")
+    default = TrainConfig(data=GanDataConfig(dataset_dir="-"), runtime=RuntimeConfig(model_dir="-"))
+
+    def changed(variant: str = default.variant, **network) -> TrainConfig:
+        return dataclasses.replace(default, model=dataclasses.replace(default.model, **network),
+                                   loss=dataclasses.replace(default.loss, variant=variant))
 
     def cpu_budget():
-        cpu = get_budget("cpu")
-        return dataclasses.replace(
-            default, image_size=cpu.image_size, generator_base_filters=cpu.generator_base_filters,
-            generator_depth=cpu.generator_depth, discriminator_base_filters=cpu.discriminator_base_filters,
-            norm=cpu.norm, upsampling=cpu.upsampling)
+        # The budget's sizes, norm and upsampling, at the default config's resolved precision.
+        network = dataclasses.replace(get_budget("cpu").network, dtype_policy=default.model.dtype_policy)
+        return dataclasses.replace(default, model=network)
 
     return {
-        "tutorial": lambda: dataclasses.replace(default, variant="pix2pix", norm="batch", dtype_policy="float32",
-                                                upsampling="transpose"),
-        "tutorial_bf16": lambda: dataclasses.replace(default, variant="pix2pix", norm="batch",
-                                                     dtype_policy="mixed_bfloat16", upsampling="transpose"),
-        "default_batch_norm": lambda: dataclasses.replace(default, norm="batch"),
+        "tutorial": lambda: changed("pix2pix", norm="batch", dtype_policy="float32", upsampling="transpose"),
+        "tutorial_bf16": lambda: changed("pix2pix", norm="batch", dtype_policy="mixed_bfloat16",
+                                         upsampling="transpose"),
+        "default_batch_norm": lambda: changed(norm="batch"),
         "default": lambda: default,
-        "default_resize": lambda: dataclasses.replace(default, upsampling="resize"),
+        "default_resize": lambda: changed(upsampling="resize"),
         "cpu_budget": cpu_budget,
     }
 
@@ -65,8 +66,8 @@ def _make_step(config, batch):
     from tf_esgan.models.networks import build_networks
 
     keras.utils.set_random_seed(0)
-    generator, discriminator = build_networks(config.variant, config.network_config())
-    gan = EnhancedSharpGAN(generator, discriminator, config.loss_config())
+    generator, discriminator = build_networks(config.variant, config.model)
+    gan = EnhancedSharpGAN(generator, discriminator, config.loss)
     gan.compile(g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
                 d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5))
     step = tf.function(gan.train_step)  # as keras' own train function wraps it
@@ -90,7 +91,7 @@ def _batch(size: int, batch_size: int):
 def _measure(configs: dict, batch_size: int) -> dict:
     steps = {}
     for name, config in configs.items():
-        steps[name] = _make_step(config, _batch(config.image_size, batch_size))
+        steps[name] = _make_step(config, _batch(config.model.image_size, batch_size))
         for _ in range(_WARMUP.value):
             steps[name][0]()
     times = {name: [] for name in configs}
@@ -102,9 +103,9 @@ def _measure(configs: dict, batch_size: int) -> dict:
     medians = {name: statistics.median(values) for name, values in times.items()}
     reference = medians.get("tutorial")
     return {"batch_size": batch_size, "results": {name: {
-        "variant": configs[name].variant, "norm": configs[name].norm, "dtype_policy": configs[name].dtype_policy,
-        "upsampling": configs[name].upsampling, "widths": configs[name].generator_base_filters,
-        "image_size": configs[name].image_size,
+        "variant": configs[name].variant, "norm": configs[name].model.norm,
+        "dtype_policy": configs[name].model.dtype_policy, "upsampling": configs[name].model.upsampling,
+        "widths": configs[name].model.generator_base_filters, "image_size": configs[name].model.image_size,
         "s_per_step": round(medians[name], 4),
         "speedup_over_tutorial": round(reference / medians[name], 2) if reference else None,
         "gflops_per_s": round(steps[name][1] / medians[name] / 1e9, 1)} for name in configs}}

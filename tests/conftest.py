@@ -1,10 +1,14 @@
-"""Shared fixtures: where the real datasets live, and deterministic RNGs."""
+"""Shared fixtures: where the real datasets live, deterministic RNGs, tiny GAN run configs."""
 
+import dataclasses
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tf_esgan.runs.run_dir import config_to_dict
+from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,3 +97,46 @@ def pretrained_env(tiny_pretrained, monkeypatch) -> dict:
 
     monkeypatch.setenv(DIRECTORY_ENV, str(tiny_pretrained["directory"]))
     return tiny_pretrained
+
+
+# A GAN small enough for CPU tests: 32 px crops, 4-filter networks, one step of one epoch.
+TINY_GAN = dict(image_size=32, generator_base_filters=4, generator_depth=5, discriminator_base_filters=4,
+                epochs=1, steps_per_epoch=1, test_fraction=0.25, verbose=0)
+
+
+def tiny_train_config(dataset_dir, model_dir, **overrides) -> TrainConfig:
+    """A TrainConfig of TINY_GAN's sizes; `overrides` name leaf fields (epochs=2, variant="sharp_gan").
+
+    Each value lands in the section that defines its field; TrainConfig's defaults fill the rest
+    (dtype_policy "auto" included, unless given).
+    """
+    leaves = {**TINY_GAN, **overrides}
+    base = TrainConfig(data=GanDataConfig(dataset_dir=str(dataset_dir)),
+                       runtime=RuntimeConfig(model_dir=str(model_dir)))
+    sections = {}
+    for section in dataclasses.fields(TrainConfig):
+        value = getattr(base, section.name)
+        names = {field.name for field in dataclasses.fields(value)}
+        sections[section.name] = dataclasses.replace(value, **{k: v for k, v in leaves.items() if k in names})
+        leaves = {k: v for k, v in leaves.items() if k not in names}
+    if leaves:
+        raise TypeError(f"tiny_train_config: no TrainConfig field {sorted(leaves)}")
+    if "dtype_policy" not in overrides:  # let TrainConfig resolve "auto" as for a default run
+        sections["model"] = dataclasses.replace(sections["model"], dtype_policy="auto")
+    return TrainConfig(**sections)
+
+
+# The fields of config.json as esgan-train wrote it before the config was nested (one flat dict).
+FLAT_TRAIN_CONFIG_FIELDS = (
+    "dataset_dir", "model_dir", "variant", "epochs", "steps_per_epoch", "batch_size", "learning_rate", "l1_weight",
+    "beta", "lam", "image_size", "generator_base_filters", "generator_depth", "discriminator_base_filters", "norm",
+    "upsampling", "dropout_rate", "dtype_policy", "test_fraction", "seed", "split_seed", "jit_compile", "strategy",
+    "checkpoint_every_steps", "keep_checkpoints", "max_train_seconds", "overwrite", "verbose")
+
+
+def flat_train_config_json(config: TrainConfig) -> dict:
+    """The flat config.json the earlier (un-nested) esgan-train wrote for the run `config` describes."""
+    flat = {}
+    for section in config_to_dict(config).values():
+        flat.update(section)
+    return {name: flat[name] for name in FLAT_TRAIN_CONFIG_FIELDS}

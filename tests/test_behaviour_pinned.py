@@ -12,8 +12,9 @@ import numpy as np
 
 from tf_esgan.data.datasets import sample_root
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
-from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
+
+from conftest import tiny_train_config
 
 GAN_WEIGHT_SUMS = [0.9542832970619202, 0.00098826689645648, 8.565816879272461, 7.999916076660156,
                    0.001290942425839603, 32.403282165527344]
@@ -24,10 +25,9 @@ SEGNET_WEIGHT_SUMS = [15.865081787109375, 3.999821424484253, 0.00587949203327298
 
 
 def test_tiny_gan_run_is_unchanged(tmp_path):
-    config = TrainConfig(dataset_dir=str(sample_root()), model_dir=str(tmp_path / "gan"), image_size=32,
-                         generator_base_filters=4, generator_depth=5, discriminator_base_filters=4,
-                         batch_size=1, test_fraction=0.25, epochs=1, steps_per_epoch=3, verbose=0,
-                         dtype_policy="float32")
+    config = tiny_train_config(sample_root(), tmp_path / "gan", image_size=32, generator_base_filters=4,
+                               generator_depth=5, discriminator_base_filters=4, batch_size=1, test_fraction=0.25,
+                               epochs=1, steps_per_epoch=3, verbose=0, dtype_policy="float32")
     result = train_and_evaluate(config, log=lambda message: None)
     sums = [float(np.sum(np.abs(weight.numpy()))) for weight in result.generator.weights[:6]]
     np.testing.assert_allclose(sums, GAN_WEIGHT_SUMS, rtol=1e-4)

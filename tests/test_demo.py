@@ -2,6 +2,7 @@
 counts that match the shipped sample. Tiny random models packaged into a temporary models
 folder stand in for the shipped ones (their numbers are meaningless; the wiring is not)."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -95,7 +96,8 @@ def test_demo_training_option(demo_models, monkeypatch, tmp_path):
 
     monkeypatch.setenv(DIRECTORY_ENV, str(demo_models))
     config = DemoConfig(out_dir=str(tmp_path / "out"), segnet="pretrained:demo", num_masks=3, seed=4,
-                        train_seconds=1.0, generator_base_filters=4, discriminator_base_filters=4)
+                        train_seconds=1.0, network=dataclasses.replace(DemoConfig().network, generator_base_filters=4,
+                                                                       discriminator_base_filters=4))
     messages = []
     summary = run_demo(config, progress=messages.append)
     metrics = _check_common(summary, tmp_path / "out")

@@ -15,8 +15,9 @@ from tf_esgan.models.networks import build_networks
 from tf_esgan.run_lock import FolderLockedError, run_lock
 from tf_esgan.runs.run_dir import ConfigMismatchError, prepare_run_dir
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
-from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.viz.synthetic_pairs import FIGURE_DIR, FIGURE_NAME
+
+from conftest import tiny_train_config
 
 SIZE = 32
 IDS = [f"synthetic_{index:06d}" for index in range(8)]
@@ -26,12 +27,12 @@ class Run:
     """An esgan-train run folder with a tiny generator; `train()` saves new weights as a new step."""
 
     def __init__(self, folder):
-        config = TrainConfig(dataset_dir="unused", model_dir=str(folder), variant="enhanced", image_size=SIZE,
-                             generator_base_filters=2, generator_depth=5, discriminator_base_filters=2)
+        config = tiny_train_config("unused", folder, variant="enhanced", image_size=SIZE,
+                                   generator_base_filters=2, discriminator_base_filters=2)
         prepare_run_dir(folder, config)
         keras.utils.set_random_seed(3)
         self.folder = folder
-        self.generator, discriminator = build_networks(config.variant, config.network_config())
+        self.generator, discriminator = build_networks(config.variant, config.model)
         self.step = tf.Variable(0, dtype=tf.int64)
         self.checkpoints = RunCheckpoints(
             tf.train.Checkpoint(generator=self.generator, discriminator=discriminator, step=self.step),

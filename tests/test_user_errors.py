@@ -24,10 +24,13 @@ from tf_esgan.runs.segnet_loading import load_segnet, save_watershed_config
 from tf_esgan.segmentation.evaluate import evaluate_run
 from tf_esgan.segmentation.postprocess import WatershedConfig
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
-from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
 
+from conftest import tiny_train_config
+
 REPO = Path(__file__).resolve().parents[1]
+# Leaf fields of TrainConfig (and esgan-train flags): tiny_train_config(..., **TINY_GAN) or --flags.
 TINY_GAN = dict(image_size=32, generator_base_filters=4, generator_depth=5, discriminator_base_filters=4,
                 batch_size=2, epochs=1, steps_per_epoch=1, verbose=0)
 
@@ -80,7 +83,7 @@ def test_bad_file_stops_both_trainers_before_the_run_folder_exists(tmp_path, kin
     data = _copy_sample(tmp_path / "data")
     bad = _damage(data, kind)
     with pytest.raises(DatasetError) as error:
-        train_and_evaluate(TrainConfig(dataset_dir=str(data), model_dir=str(tmp_path / "gan"), **TINY_GAN),
+        train_and_evaluate(tiny_train_config(data, tmp_path / "gan", test_fraction=0.1, **TINY_GAN),
                            log=lambda message: None)
     _one_line_naming(error, str(bad), what)
     with pytest.raises(DatasetError) as error:
@@ -112,8 +115,8 @@ def test_synthetic_set_of_a_segnet_s_run_is_checked(tmp_path):
 
 def test_crop_larger_than_the_images_names_the_flag_and_the_smallest_image(tmp_path):
     with pytest.raises(ConfigError) as error:
-        train_and_evaluate(TrainConfig(dataset_dir=str(sample_root()), model_dir=str(tmp_path / "gan"),
-                                       **{**TINY_GAN, "image_size": 512, "generator_depth": 9}))
+        train_and_evaluate(tiny_train_config(sample_root(), tmp_path / "gan", test_fraction=0.1,
+                                                 **{**TINY_GAN, "image_size": 512, "generator_depth": 9}))
     _one_line_naming(error, "--image_size=512", "images/", "(256x256, WxH)")
     with pytest.raises(ConfigError) as error:
         train_segnet(SegNetTrainConfig(dataset_dir=str(sample_root()), crop_size=1024), tmp_path / "seg")
@@ -129,8 +132,8 @@ def test_unwritable_output_names_the_flag(tmp_path, monkeypatch):
         _one_line_naming(error, f"--out_dir={path}: cannot write there")
     assert ensure_writable_dir(tmp_path / "new" / "run") == tmp_path / "new" / "run"
     with pytest.raises(UnwritableFolderError, match="--model_dir=.*gan: cannot write there"):
-        train_and_evaluate(TrainConfig(dataset_dir=str(sample_root()), model_dir=str(tmp_path / "afile" / "gan"),
-                                       **TINY_GAN))
+        train_and_evaluate(tiny_train_config(sample_root(), tmp_path / "afile" / "gan", test_fraction=0.1,
+                                                 **TINY_GAN))
     # Permission bits (which root ignores): the check asks os.access.
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(UnwritableFolderError, match="--model_dir=.*seg: cannot write there .permission denied"):
@@ -169,7 +172,7 @@ def test_evaluation_refuses_bad_data_and_the_wrong_kind_of_model(tmp_path):
         evaluate(segnet_run, sample_root())
     _one_line_naming(error, f"{segnet_run}: this is an esgan-train-segnet run", "a generator is needed")
     gan_run = _fake_run(tmp_path / "ganrun", config_to_dict(
-        TrainConfig(dataset_dir=str(data), model_dir=str(tmp_path / "ganrun"), **TINY_GAN)))
+        tiny_train_config(data, tmp_path / "ganrun", test_fraction=0.1, **TINY_GAN)))
     with pytest.raises(ModelLoadError, match="checkpoints: no checkpoint; train the run first"):
         load_generator(str(gan_run), log=lambda message: None)
     with pytest.raises(ModelLoadError) as error:
@@ -184,8 +187,8 @@ def test_configs_store_absolute_paths_and_old_relative_runs_still_resume(tmp_pat
     monkeypatch.chdir(tmp_path)
     config = SegNetTrainConfig(train_set="S", dataset_dir="data", synthetic_dir="synth")
     assert config.dataset_dir == str(tmp_path / "data") and config.synthetic_dir == str(tmp_path / "synth")
-    gan = TrainConfig(dataset_dir="data", model_dir="run")
-    assert gan.dataset_dir == str(tmp_path / "data") and gan.model_dir == str(tmp_path / "run")
+    gan = TrainConfig(data=GanDataConfig(dataset_dir="data"), runtime=RuntimeConfig(model_dir="run"))
+    assert gan.data.dataset_dir == str(tmp_path / "data") and gan.runtime.model_dir == str(tmp_path / "run")
     (tmp_path / "data").mkdir()
     old = {**config_to_dict(config), "dataset_dir": "data", "synthetic_dir": "synth"}  # as written before
     _fake_run(tmp_path / "old", old)

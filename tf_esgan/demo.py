@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from pathlib import Path
@@ -32,13 +33,16 @@ from tf_esgan.io_utils import atomic_write_bytes
 from tf_esgan.metrics.image_quality import fsim, gmsd, ssim
 from tf_esgan.metrics.segmentation import aggregate, instance_counts
 from tf_esgan.models.inference import generate
+from tf_esgan.models.loss_config import GanLossConfig
+from tf_esgan.models.networks import NetworkConfig
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY
 from tf_esgan.pretrained import registry
 from tf_esgan.pretrained.loading import model_card
 from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
 from tf_esgan.segmentation.evaluate import segment_image
 from tf_esgan.serving import export_generator
-from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig, TrainerConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
 from tf_esgan.viz.comparison_figure import save_comparison_figure
 from tf_esgan.viz.conditioning_figure import save_conditioning_figure
@@ -59,10 +63,10 @@ class DemoConfig:
       train_seconds: 0 (default) uses `model`; > 0 instead trains a small enhanced model
         for that long on the sample crops first (a demonstration of the machinery, ~3 min
         is enough to see it learn; its images are not the shipped model's quality).
-      generator_base_filters, discriminator_base_filters: network widths (paper: 64).
-      image_size: crop side (paper: 256; the embedded crops are 256x256).
-      norm, upsampling, dtype_policy: as `TrainConfig`'s; the demo's 3 minutes of training
-        leave a transposed-convolution decoder painting a checkerboard, so it resizes.
+      network: the networks `train_seconds` > 0 trains (NetworkConfig; its fields are flags): 16
+        filters (paper: 64), 256 px crops (the embedded crops are 256x256), "auto" precision, and a
+        resize decoder: the demo's 3 minutes of training leave a transposed-convolution decoder
+        painting a checkerboard.
     """
 
     out_dir: str = "demo_out"
@@ -72,12 +76,9 @@ class DemoConfig:
     preset: str = "tnbc"
     seed: int = 0
     train_seconds: float = 0.0
-    generator_base_filters: int = 16
-    discriminator_base_filters: int = 16
-    image_size: int = 256
-    norm: str = "instance"
-    upsampling: str = "resize"
-    dtype_policy: str = "auto"
+    network: NetworkConfig = dataclasses.field(default_factory=functools.partial(
+        NetworkConfig, image_size=256, generator_base_filters=16, discriminator_base_filters=16, norm="instance",
+        upsampling="resize", dtype_policy=AUTO_DTYPE_POLICY))
 
     def __post_init__(self):
         if self.num_masks < 1:
@@ -90,12 +91,12 @@ class DemoConfig:
 
 def _train(config: DemoConfig, out: Path, progress):
     train_config = TrainConfig(
-        dataset_dir=str(sample_root()), model_dir=str(out / "run"), variant="enhanced", epochs=100_000,
-        steps_per_epoch=30, batch_size=1, image_size=config.image_size, seed=config.seed, test_fraction=0.25,
-        generator_base_filters=config.generator_base_filters,
-        discriminator_base_filters=config.discriminator_base_filters, norm=config.norm,
-        upsampling=config.upsampling, dtype_policy=config.dtype_policy,
-        max_train_seconds=config.train_seconds, verbose=1)
+        data=GanDataConfig(dataset_dir=str(sample_root()), test_fraction=0.25),
+        model=config.network,
+        loss=GanLossConfig(variant="enhanced"),
+        trainer=TrainerConfig(epochs=100_000, steps_per_epoch=30, batch_size=1, seed=config.seed,
+                              max_train_seconds=config.train_seconds),
+        runtime=RuntimeConfig(model_dir=str(out / "run"), verbose=1))
     progress(f"training the enhanced model for {config.train_seconds:.0f} s (TensorBoard: {out / 'run' / 'logs'})")
     return train_and_evaluate(train_config, log=progress)
 
@@ -117,7 +118,8 @@ def _generator(config: DemoConfig, out: Path, progress):
         result = _train(config, out, progress)
         return result.generator, "skeleton", (
             f"trained here for {result.step} steps in {result.seconds:.0f} s (budget {config.train_seconds:.0f} s) "
-            f"with a {config.generator_base_filters}-filter generator: a demonstration, not the shipped model"), result
+            f"with a {config.network.generator_base_filters}-filter generator: a demonstration, "
+            "not the shipped model"), result
 
     generator, kind = load_generator(config.model, log=progress)
     return generator, kind, f"generator {config.model}", None

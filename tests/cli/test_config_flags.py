@@ -2,12 +2,14 @@
 
 import dataclasses
 import json
+import typing
 
 import pytest
 from absl import flags
 
 from tf_esgan.cli.config_flags import attribute_help, config_from_flags, define_config_flags
 from tf_esgan.errors import ConfigError
+from tf_esgan.models.precision import recommended_dtype_policy
 from tf_esgan.training.gan_config import TrainConfig
 
 
@@ -99,14 +101,59 @@ def test_errors_name_the_flag_or_file(tmp_path):
         config_from_flags(defined)
 
 
+def _leaf_names(config_class) -> set[str]:
+    names = set()
+    for field in dataclasses.fields(config_class):
+        kind = typing.get_type_hints(config_class)[field.name]
+        names |= _leaf_names(kind) if dataclasses.is_dataclass(kind) else {field.name}
+    return names
+
+
 def test_every_train_config_field_is_a_flag_with_help():
     flag_values = flags.FlagValues()
     defined = define_config_flags(TrainConfig, exclude=("verbose",), renames={"lam": "lambda"},
                                   flag_values=flag_values)
-    fields = {field.name for field in dataclasses.fields(TrainConfig)} - {"verbose"}
+    fields = _leaf_names(TrainConfig) - {"verbose"}
     assert {path[-1] for path in defined.names} == fields
+    assert defined.names[("loss", "lam")] == "lambda" and defined.names[("loss", "variant")] == "variant"
     for name in defined.names.values():
-        assert len(flag_values[name].help) > 20, name  # documented in TrainConfig's docstring
-    flag_values(["esgan-train", "--dataset_dir=/d", "--model_dir=/m", "--lambda=0.3", "--epochs=4"])
+        assert len(flag_values[name].help) > 20, name  # documented in the section's docstring
+    # A section's default comes from TrainConfig's default instance, not NetworkConfig's class default.
+    assert flag_values["dtype_policy"].default == "auto" and flag_values["variant"].default == "enhanced"
+    flag_values(["esgan-train", "--dataset_dir=/d", "--model_dir=/m", "--lambda=0.3", "--epochs=4",
+                 "--dtype_policy=float32", "--generator_depth=5"])
     config = config_from_flags(defined, verbose=0)
-    assert (config.lam, config.epochs, config.verbose, config.variant) == (0.3, 4, 0, "enhanced")
+    assert (config.loss.lam, config.trainer.epochs, config.runtime.verbose, config.variant) == (0.3, 4, 0, "enhanced")
+    assert (config.model.dtype_policy, config.model.generator_depth, config.data.dataset_dir) == ("float32", 5, "/d")
+
+
+def test_an_old_flat_train_config_json_is_read_by_leaf_names(tmp_path):
+    flag_values = flags.FlagValues()
+    defined = define_config_flags(TrainConfig, exclude=("verbose",), renames={"lam": "lambda"},
+                                  flag_values=flag_values)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"dataset_dir": "/d", "model_dir": "/m", "variant": "sharp_gan", "epochs": 7,
+                                "lam": 0.2, "generator_base_filters": 8, "dtype_policy": "float32"}))
+    flag_values(["esgan-train", f"--config={path}", "--epochs=9"])
+    config = config_from_flags(defined, verbose=0)
+    assert (config.variant, config.trainer.epochs, config.loss.lam) == ("sharp_gan", 9, 0.2)
+    assert (config.model.generator_base_filters, config.runtime.model_dir) == (8, "/m")
+
+
+def test_dtype_policy_auto_is_resolved_when_the_config_is_made():
+    flag_values = flags.FlagValues()
+    defined = define_config_flags(TrainConfig, exclude=("verbose",), renames={"lam": "lambda"},
+                                  flag_values=flag_values)
+    flag_values(["esgan-train", "--dataset_dir=/d", "--model_dir=/m"])
+    assert config_from_flags(defined).model.dtype_policy == recommended_dtype_policy()
+
+
+def test_demo_network_flags_default_to_the_demos_network():
+    from tf_esgan.demo import DemoConfig
+
+    flag_values = flags.FlagValues()
+    defined = define_config_flags(DemoConfig, flag_values=flag_values)
+    assert (flag_values["generator_base_filters"].default, flag_values["upsampling"].default) == (16, "resize")
+    flag_values(["esgan-demo", "--generator_base_filters=4"])
+    config = config_from_flags(defined)
+    assert config.network == dataclasses.replace(DemoConfig().network, generator_base_filters=4)

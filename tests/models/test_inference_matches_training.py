@@ -30,21 +30,21 @@ from tf_esgan.synthesis import ID_FORMAT, SynthesisConfig, random_pair, synthesi
 from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
 
+from conftest import flat_train_config_json, tiny_train_config
+
 SIZE = 64
 
 
 def _train(run_dir, norm: str) -> TrainConfig:
-    config = TrainConfig(dataset_dir=str(sample_root()), model_dir=str(run_dir), variant="enhanced", epochs=1,
-                         steps_per_epoch=6, image_size=SIZE, generator_base_filters=8, generator_depth=5,
-                         discriminator_base_filters=4, norm=norm, dtype_policy="float32", learning_rate=2e-3,
-                         test_fraction=0.25, verbose=0)
+    config = tiny_train_config(sample_root(), run_dir, variant="enhanced", steps_per_epoch=6, image_size=SIZE,
+                               generator_base_filters=8, norm=norm, dtype_policy="float32", learning_rate=2e-3)
     train_and_evaluate(config, log=lambda message: None)
     return config
 
 
 def _training_forward(generator, config: TrainConfig):
     """condition -> uint8 image of the training-mode forward pass at batch 1, no dropout."""
-    reference, _ = build_networks(config.variant, dataclasses.replace(config.network_config(), dropout_rate=0.0))
+    reference, _ = build_networks(config.variant, dataclasses.replace(config.model, dropout_rate=0.0))
     reference.set_weights(generator.get_weights())
 
     def run(condition):
@@ -109,7 +109,7 @@ def test_saved_model_equals_training_forward_and_changes_no_variable(trained):
 
 def test_batch_norm_moving_statistics_would_have_failed(trained, monkeypatch):
     """The check above can fail: Keras' own inference batch norm is far from training."""
-    if trained["config"].norm != "batch":
+    if trained["config"].model.norm != "batch":
         pytest.skip("moving statistics exist only with batch norm")
     conditions = np.stack([random_pair(i, 0, SIZE, "tnbc", trained["kind"])[1] for i in range(2)])
     expected = to_uint8(trained["reference"](conditions))
@@ -120,7 +120,7 @@ def test_batch_norm_moving_statistics_would_have_failed(trained, monkeypatch):
 
 def test_legacy_run_config_loads_as_batch_norm(trained):
     """config.json files written before `norm` existed meant batch norm, float32, transpose."""
-    legacy = {k: v for k, v in dataclasses.asdict(trained["config"]).items()
+    legacy = {k: v for k, v in flat_train_config_json(trained["config"]).items()
               if k not in ("norm", "dtype_policy", "upsampling", "dropout_rate", "split_seed")}
     config = TrainConfig.from_json_dict(legacy)
-    assert (config.norm, config.dtype_policy, config.upsampling) == ("batch", "float32", "transpose")
+    assert (config.model.norm, config.model.dtype_policy, config.model.upsampling) == ("batch", "float32", "transpose")

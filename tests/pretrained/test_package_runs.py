@@ -19,18 +19,16 @@ from tf_esgan.runs.segnet_loading import save_watershed_config
 from tf_esgan.segmentation.postprocess import WatershedConfig
 from tf_esgan.segmentation.train import SegNetTrainConfig
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
-from tf_esgan.training.gan_config import TrainConfig
 
-from conftest import REPO
+from conftest import REPO, tiny_train_config
 
 
 def _generator_run(folder):
-    config = TrainConfig(dataset_dir="unused", model_dir=str(folder), variant="sharp_gan", image_size=32,
-                         generator_base_filters=2, generator_depth=5, discriminator_base_filters=2,
-                         dtype_policy="float32")
+    config = tiny_train_config("unused", folder, variant="sharp_gan", generator_base_filters=2,
+                               discriminator_base_filters=2, dtype_policy="float32")
     prepare_run_dir(folder, config)
     keras.utils.set_random_seed(4)
-    generator, discriminator = build_networks(config.variant, config.network_config())
+    generator, discriminator = build_networks(config.variant, config.model)
     RunCheckpoints(tf.train.Checkpoint(generator=generator, discriminator=discriminator),
                    read_dir=folder / CHECKPOINT_DIR, write_dir=folder / CHECKPOINT_DIR, keep=1).save(1)
     return generator
@@ -74,7 +72,7 @@ def test_packages_both_runs_with_card_and_checksums(tmp_path):
     record = model_card("generator", "tnbc", models)
     assert record["card"] == {"slides": ["01", "02"], "licence": "CC BY 4.0"}
     assert record["source"]["run_dir"] == str((tmp_path / "gan").resolve())
-    assert record["source"]["training_config"]["variant"] == "sharp_gan"
+    assert record["source"]["training_config"]["loss"]["variant"] == "sharp_gan"
     assert record["network"]["generator_base_filters"] == 2 and record["network"]["dtype_policy"] == "float32"
 
 

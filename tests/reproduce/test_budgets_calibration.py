@@ -8,7 +8,7 @@ import pytest
 from tf_esgan.data.datasets import Sample
 from tf_esgan.data.image_io import write_image
 from tf_esgan.evaluation.image_quality_table import synthesize_image
-from tf_esgan.reproduce.budgets import ALL_VARIANTS, BUDGETS, get_budget
+from tf_esgan.reproduce.budgets import ALL_VARIANTS, BUDGETS, budget_from_flat_dict, get_budget
 from tf_esgan.reproduce.calibration import FLAT_CONDITIONING, flat_generate, mean_colour
 
 
@@ -16,8 +16,12 @@ def test_budgets_name_their_variants():
     assert ALL_VARIANTS == ("pix2pix", "sharp_gan", "sharp_gan_plus", "enhanced")
     assert BUDGETS["paper"].variants == ALL_VARIANTS and BUDGETS["small"].variants == ALL_VARIANTS
     cpu = get_budget("cpu")
-    assert (cpu.image_size, cpu.generator_depth, cpu.variants, cpu.upsampling, cpu.norm) == (
+    network = cpu.network
+    assert (network.image_size, network.generator_depth, cpu.variants, network.upsampling, network.norm) == (
         256, 8, ("pix2pix", "enhanced"), "resize", "instance")
+    assert (network.generator_base_filters, network.discriminator_base_filters, network.dtype_policy) == (
+        32, 32, "auto")
+    assert (cpu.gan_trainer.epochs, cpu.gan_trainer.steps_per_epoch, cpu.num_synthetic) == (10, 0, 1000)
     assert "enhanced" in BUDGETS["toy"].variants
     with pytest.raises(ValueError, match="must include 'enhanced'"):
         dataclasses.replace(cpu, variants=("pix2pix",))
@@ -32,10 +36,13 @@ def test_gan_config_gets_the_budgets_network_and_split_seed(tmp_path):
 
     run = ReproduceConfig(dataset=str(tmp_path), out_dir=str(tmp_path / "out"), budget="cpu", seed=3,
                           split_seed=1)
-    budget = dataclasses.replace(get_budget("cpu"), norm="batch", dtype_policy="float32")
+    cpu = get_budget("cpu")
+    budget = dataclasses.replace(cpu, network=dataclasses.replace(cpu.network, norm="batch", dtype_policy="float32"))
     config = _gan_config(run, budget, "pix2pix")
-    assert (config.norm, config.dtype_policy, config.upsampling) == ("batch", "float32", "resize")
-    assert (config.seed, config.split_seed, config.image_size, config.steps_per_epoch) == (3, 1, 256, 0)
+    assert config.model == budget.network and config.variant == "pix2pix"
+    assert (config.model.norm, config.model.dtype_policy, config.model.upsampling) == ("batch", "float32", "resize")
+    assert (config.trainer.seed, config.data.split_seed, config.model.image_size) == (3, 1, 256)
+    assert (config.trainer.epochs, config.trainer.steps_per_epoch) == (10, 0)
     segnet = _segnet_config(run, budget, "R")
     assert (segnet.seed, segnet.split_seed, segnet.data_split_seed) == (3, 1, 1)
 
@@ -70,3 +77,17 @@ def test_segnet_trains_on_the_split_of_split_seed(datasets_dir):
     for split_seed, expected in ((None, by_seed[1]), (0, by_seed[0])):
         config = SegNetTrainConfig(train_set="R", dataset_dir=str(tnbc), seed=1, split_seed=split_seed)
         assert _samples(config)[0] == expected
+
+
+def test_a_budget_recorded_flat_reads_as_the_same_budget():
+    from tf_esgan.reproduce.pipeline import _nested_budget
+    from tf_esgan.runs.run_dir import config_to_dict
+
+    cpu = get_budget("cpu")
+    flat = {"image_size": 256, "generator_base_filters": 32, "generator_depth": 8, "discriminator_base_filters": 32,
+            "variants": ["pix2pix", "enhanced"], "norm": "instance", "dtype_policy": "auto", "upsampling": "resize",
+            "gan_epochs": 10, "gan_steps_per_epoch": 0, "num_synthetic": 1000, "segnet_base_filters": 32,
+            "segnet_crop_size": 128, "segnet_batch_size": 8, "segnet_epochs": 24, "segnet_steps_per_epoch": 25,
+            "segnet_tune_images": 16}  # as config.json of benchmarks/results/reproduce_tnbc_cpu records it
+    assert budget_from_flat_dict(flat) == cpu
+    assert _nested_budget({"run": {}, "budget": flat}) == {"run": {}, "budget": config_to_dict(cpu)}

@@ -13,7 +13,8 @@ from tf_esgan.models.networks import build_networks
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
 from tf_esgan.runs.run_dir import prepare_run_dir
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
-from tf_esgan.training.gan_config import TrainConfig
+
+from conftest import tiny_train_config
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +31,11 @@ def _run(capsys, **values):
 
 
 def test_exports_newest_checkpoint_of_a_run(tmp_path, capsys):
-    config = TrainConfig(dataset_dir="unused", model_dir=str(tmp_path / "run"), variant="sharp_gan",
-                         image_size=32, generator_base_filters=2, generator_depth=5,
-                         discriminator_base_filters=2)
-    prepare_run_dir(config.model_dir, config)
+    config = tiny_train_config("unused", tmp_path / "run", variant="sharp_gan",
+                               generator_base_filters=2, discriminator_base_filters=2)
+    prepare_run_dir(config.runtime.model_dir, config)
     keras.utils.set_random_seed(3)
-    generator, discriminator = build_networks(config.variant, config.network_config())
+    generator, discriminator = build_networks(config.variant, config.model)
     checkpoints = RunCheckpoints(tf.train.Checkpoint(generator=generator, discriminator=discriminator),
                                  read_dir=tmp_path / "run" / CHECKPOINT_DIR,
                                  write_dir=tmp_path / "run" / CHECKPOINT_DIR, keep=2)
@@ -45,14 +45,14 @@ def test_exports_newest_checkpoint_of_a_run(tmp_path, capsys):
     for variable in generator.variables:  # the export must not see these weights
         variable.assign(tf.zeros_like(variable))
 
-    status, output = _run(capsys, model=config.model_dir, out_dir=str(tmp_path / "serving"))
+    status, output = _run(capsys, model=config.runtime.model_dir, out_dir=str(tmp_path / "serving"))
     assert status == 0 and output.out.strip() == str(tmp_path / "serving" / "esgan_generator" / "1")
     loaded = tf.saved_model.load(output.out.strip())
     image = loaded.signatures["serving_default"](skeleton_map=tf.constant(condition))["image"].numpy()
     assert np.abs(image.astype(int) - np.round((expected + 1) * 127.5)).max() <= 1
     assert "restored from" in output.err and "variant sharp_gan" in output.err
 
-    status, output = _run(capsys, model=config.model_dir, out_dir=str(tmp_path / "serving"),
+    status, output = _run(capsys, model=config.runtime.model_dir, out_dir=str(tmp_path / "serving"),
                           version=1)
     assert status == USAGE_ERROR_STATUS and "already exported" in output.err
 

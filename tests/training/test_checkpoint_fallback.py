@@ -9,14 +9,13 @@ import tensorflow as tf
 from tf_esgan.data.datasets import sample_root
 from tf_esgan.losses import adversarial
 from tf_esgan.runs.generator_loading import load_generator
-from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.training.gan_trainer import NonFiniteLossError, train_and_evaluate
+
+from conftest import tiny_train_config
 
 
 def config(model_dir, epochs):
-    return TrainConfig(dataset_dir=str(sample_root()), model_dir=str(model_dir), image_size=32,
-                       generator_base_filters=4, generator_depth=5, discriminator_base_filters=4, batch_size=2,
-                       test_fraction=0.25, epochs=epochs, steps_per_epoch=1, verbose=0)
+    return tiny_train_config(sample_root(), model_dir, batch_size=2, epochs=epochs)
 
 
 def test_corrupt_checkpoint_fallback_and_non_finite_stop(tmp_path, monkeypatch):

@@ -7,6 +7,8 @@ import pytest
 from tf_esgan.data.datasets import list_samples, sample_root
 from tf_esgan.training.gan_trainer import tiles_per_pass
 
+from conftest import tiny_train_config
+
 
 def test_tiles_per_pass_counts_whole_tiles(datasets_dir):
     tnbc = list_samples(datasets_dir / "tnbc")[:5]  # 512x512 images
@@ -27,13 +29,11 @@ def test_default_steps_per_epoch_is_tiles_over_batch(tmp_path, steps, expected):
 
     train, _ = split_samples_by_group(list_samples(sample_root()), test_fraction=0.25, seed=0)
     assert len(train) == 3
-    from tf_esgan.training.gan_config import TrainConfig
     from tf_esgan.training.gan_trainer import train_and_evaluate
 
     run = tmp_path / "run"
-    config = TrainConfig(dataset_dir=str(sample_root()), model_dir=str(run), epochs=1, steps_per_epoch=steps,
-                         batch_size=2, image_size=128, generator_base_filters=4, generator_depth=5,
-                         discriminator_base_filters=4, dtype_policy="float32", test_fraction=0.25, verbose=0)
+    config = tiny_train_config(sample_root(), run, steps_per_epoch=steps, batch_size=2, image_size=128,
+                               dtype_policy="float32")
     result = train_and_evaluate(config, log=lambda message: None)
     assert result.step == expected
-    assert json.loads((run / "config.json").read_text())["dtype_policy"] == "float32"
+    assert json.loads((run / "config.json").read_text())["model"]["dtype_policy"] == "float32"

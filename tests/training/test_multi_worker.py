@@ -15,11 +15,14 @@ from tf_esgan.data.datasets import sample_root
 REPO = Path(__file__).resolve().parents[2]
 WORKER = """
 import sys, numpy as np
-from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.models.networks import NetworkConfig
+from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig, TrainerConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
-config = TrainConfig(dataset_dir=sys.argv[1], model_dir=sys.argv[2], strategy="multi_worker", image_size=32,
-                     generator_base_filters=4, generator_depth=5, discriminator_base_filters=4, batch_size=2,
-                     test_fraction=0.25, epochs=1, steps_per_epoch=3, verbose=0)
+config = TrainConfig(data=GanDataConfig(dataset_dir=sys.argv[1], test_fraction=0.25),
+                     runtime=RuntimeConfig(model_dir=sys.argv[2], strategy="multi_worker", verbose=0),
+                     model=NetworkConfig(image_size=32, generator_base_filters=4, generator_depth=5,
+                                         discriminator_base_filters=4, dtype_policy="auto"),
+                     trainer=TrainerConfig(batch_size=2, epochs=1, steps_per_epoch=3))
 result = train_and_evaluate(config)
 weights = [w.numpy() for w in result.generator.weights + result.discriminator.weights]
 np.savez(sys.argv[3], step=result.step, *weights)

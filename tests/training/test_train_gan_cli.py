@@ -48,8 +48,9 @@ def test_train_writes_scalars_images_config_and_checkpoints(tmp_path):
     assert "finished: step 4, epoch 2/2" in result.stdout
 
     config = json.loads((run / "config.json").read_text())
-    assert config["image_size"] == 32 and config["epochs"] == 2 and config["variant"] == "enhanced"
-    assert config["learning_rate"] == 1e-4 and config["batch_size"] == 2
+    assert config["model"]["image_size"] == 32 and config["trainer"]["epochs"] == 2
+    assert config["loss"]["variant"] == "enhanced"
+    assert config["trainer"]["learning_rate"] == 1e-4 and config["trainer"]["batch_size"] == 2
 
     events = read_events(run / "logs")
     for name in LOSS_NAMES:
@@ -77,7 +78,7 @@ def test_train_writes_scalars_images_config_and_checkpoints(tmp_path):
     before = (run / "config.json").read_text()
     refused = train(run, "--epochs=2", "--steps_per_epoch=2", "--learning_rate=0.001")
     assert refused.returncode == 2
-    assert "learning_rate: 0.0001 in the run, 0.001 requested" in refused.stderr
+    assert "trainer.learning_rate: 0.0001 in the run, 0.001 requested" in refused.stderr
     assert (run / "config.json").read_text() == before
 
     # Disk full while saving (a file-size limit makes every large write fail): clear

@@ -5,7 +5,9 @@
 
 Every field of the (possibly nested) frozen dataclass becomes one flag named after the
 field (a nested config's fields keep their own names, which must be unique), with the
-field's default and its help text taken from the class docstring's `Attributes:` section.
+field's default (for a nested config's field: its value in the parent's default instance,
+e.g. a `default_factory`'s) and its help text taken from the class docstring's
+`Attributes:` section.
 A field without a default is a required flag. `--config=FILE` reads a JSON config (for
 example a run's `config.json`) whose values replace the defaults; flags given on the
 command line override it. A field whose values are a fixed set (see `choices`) becomes an
@@ -71,15 +73,22 @@ def _leaf_type(annotation) -> tuple[type, bool]:
     return annotation, optional
 
 
-def _fields(config_class: type, prefix: tuple[str, ...] = ()):
-    """(path, field, type, optional) of every leaf field, depth first."""
+def _fields(config_class: type, prefix: tuple[str, ...] = (), defaults: Any = None):
+    """(path, field, type, optional, default) of every leaf field, depth first.
+
+    `default` is the leaf's default: taken from the enclosing section's default instance
+    (its field's default or default_factory) where there is one, so a section made with
+    other values than its class's defaults (`NetworkConfig(dtype_policy="auto")`) gives
+    those; MISSING for a required field.
+    """
     hints = typing.get_type_hints(config_class)
     for field in dataclasses.fields(config_class):
         kind, optional = _leaf_type(hints[field.name])
+        default = getattr(defaults, field.name) if defaults is not None else _default(field)
         if dataclasses.is_dataclass(kind):
-            yield from _fields(kind, (*prefix, field.name))
+            yield from _fields(kind, (*prefix, field.name), None if default is dataclasses.MISSING else default)
         else:
-            yield (*prefix, field.name), field, kind, optional
+            yield (*prefix, field.name), field, kind, optional, default
 
 
 def _default(field: dataclasses.Field):
@@ -87,7 +96,7 @@ def _default(field: dataclasses.Field):
         return field.default
     if field.default_factory is not dataclasses.MISSING:
         return field.default_factory()
-    return None
+    return dataclasses.MISSING
 
 
 def define_config_flags(config_class: type, *, exclude: tuple[str, ...] = (),
@@ -112,14 +121,14 @@ def define_config_flags(config_class: type, *, exclude: tuple[str, ...] = (),
     for kind in {config_class, *(_nested_classes(config_class))}:
         documented.update(attribute_help(kind))
     names = {}
-    for path, field, kind, _ in _fields(config_class):
+    for path, field, kind, _, default in _fields(config_class):
         if field.name in exclude:
             continue
         name = renames.get(field.name, field.name)
         if name in names.values():
             raise ValueError(f"{config_class.__name__}: two fields would both be the flag --{name}")
-        default = _default(field)
-        required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        required = default is dataclasses.MISSING
+        default = None if required else default
         text = helps.get(field.name) or documented.get(field.name) or field.name.replace("_", " ")
         if required:
             text += " (required)"
@@ -178,16 +187,21 @@ def _lookup(values: Mapping, path: tuple[str, ...]):
     raise KeyError(path[-1])
 
 
-def _build(config_class: type, values: Mapping[tuple[str, ...], Any], prefix: tuple[str, ...] = ()):
+def _build(config_class: type, values: Mapping[tuple[str, ...], Any], prefix: tuple[str, ...] = (),
+           defaults: Any = None):
+    """`config_class` from `values`; a field without a value keeps its (section's) default."""
     hints = typing.get_type_hints(config_class)
     arguments = {}
     for field in dataclasses.fields(config_class):
         kind, _ = _leaf_type(hints[field.name])
         path = (*prefix, field.name)
         if dataclasses.is_dataclass(kind):
-            arguments[field.name] = _build(kind, values, path)
+            default = getattr(defaults, field.name) if defaults is not None else _default(field)
+            arguments[field.name] = _build(kind, values, path, None if default is dataclasses.MISSING else default)
         elif path in values:
             arguments[field.name] = values[path]
+        elif defaults is not None:
+            arguments[field.name] = getattr(defaults, field.name)
     return config_class(**arguments)
 
 
@@ -205,7 +219,7 @@ def config_values(defined: ConfigFlags, **fixed) -> dict[tuple[str, ...], Any]:
                 pass
         values[path] = value
     for name, value in fixed.items():
-        paths = [path for path, _, _, _ in _fields(defined.config_class) if path[-1] == name]
+        paths = [path for path, *_ in _fields(defined.config_class) if path[-1] == name]
         if not paths:
             raise ValueError(f"{defined.config_class.__name__} has no field {name!r}")
         values[paths[0]] = value
@@ -229,7 +243,7 @@ def config_from_flags(defined: ConfigFlags, **fixed):
 
 
 def _is_required(config_class: type, path: tuple[str, ...]) -> bool:
-    for candidate, field, _, _ in _fields(config_class):
+    for candidate, _, _, _, default in _fields(config_class):
         if candidate == path:
-            return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+            return default is dataclasses.MISSING
     return False

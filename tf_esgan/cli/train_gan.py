@@ -4,11 +4,12 @@
     esgan-train --config=runs/enhanced/config.json --epochs=200     # a run's config, one value changed
     esgan-train --flagfile=runs/enhanced.flags
 
-Every field of `TrainConfig` is a flag of the same name (`lam` is --lambda), generated
-from the config (see `config_flags`); `esgan-train --helpshort` lists them with the
-config's own documentation. Rerunning the same command resumes from the last checkpoint
-(a larger --epochs extends a finished run). Watch it with
-`tensorboard --logdir runs/enhanced/logs`.
+Every leaf field of `TrainConfig`'s sections (data, model, loss, trainer, runtime) is a
+flag of its own name (`lam` is --lambda), generated from the config (see `config_flags`);
+`esgan-train --helpshort` lists them with the config's own documentation. --config reads
+a run's config.json, nested or flat (written before the nesting). Rerunning the same
+command resumes from the last checkpoint (a larger --epochs extends a finished run).
+Watch it with `tensorboard --logdir runs/enhanced/logs`.
 """
 
 from absl import flags

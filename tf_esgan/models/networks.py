@@ -7,7 +7,7 @@ import dataclasses
 from tf_esgan.models.discriminator import DiscriminatorConfig, PatchDiscriminator, build_discriminator
 from tf_esgan.models.generator import UPSAMPLINGS, GeneratorConfig, UNetGenerator, build_generator
 from tf_esgan.models.normalization import DEFAULT_NORMALIZATION, check_normalization
-from tf_esgan.models.precision import check_dtype_policy
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY, check_dtype_policy, resolve_dtype_policy
 from tf_esgan.models.variants import get_variant
 
 
@@ -16,13 +16,16 @@ class NetworkConfig:
     """Sizes shared by both networks (paper: 256x256 inputs, pix2pix widths).
 
     Attributes:
-      image_size: H = W of the condition map and image.
-      generator_base_filters / generator_depth: see GeneratorConfig.
-      discriminator_base_filters: see DiscriminatorConfig.
+      image_size: H = W of the condition map and image = the training crops (paper: 256).
+      generator_base_filters: channels of the generator's first encoder block (pix2pix: 64).
+      generator_depth: stride-2 encoder blocks of the generator (pix2pix: 8 at 256x256); image_size
+        must be a multiple of 2**generator_depth.
+      discriminator_base_filters: channels of the PatchGAN discriminator's first block (pix2pix: 64).
       norm: "instance" (default) or "batch", for both networks (models/normalization.py).
       upsampling: the generator decoder's "transpose" (pix2pix) or "resize" + conv.
       dropout_rate: the generator's decoder dropout (pix2pix: 0.5).
-      dtype_policy: "float32", "mixed_bfloat16" or "mixed_float16".
+      dtype_policy: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (the policy
+        `precision.recommended_dtype_policy()` picks; a job config resolves it when made).
     """
 
     image_size: int = 256
@@ -38,7 +41,8 @@ class NetworkConfig:
         check_normalization(self.norm, "NetworkConfig")
         if self.upsampling not in UPSAMPLINGS:
             raise ValueError(f"NetworkConfig: `upsampling` must be one of {UPSAMPLINGS}, got {self.upsampling!r}.")
-        check_dtype_policy(self.dtype_policy, "NetworkConfig")
+        if self.dtype_policy != AUTO_DTYPE_POLICY:
+            check_dtype_policy(self.dtype_policy, "NetworkConfig")
 
 
 def generator_config(variant: str, config: NetworkConfig) -> GeneratorConfig:
@@ -51,7 +55,7 @@ def generator_config(variant: str, config: NetworkConfig) -> GeneratorConfig:
         norm=config.norm,
         upsampling=config.upsampling,
         dropout_rate=config.dropout_rate,
-        dtype_policy=config.dtype_policy,
+        dtype_policy=resolve_dtype_policy(config.dtype_policy, "NetworkConfig"),
     )
 
 
@@ -64,7 +68,7 @@ def build_networks(variant: str, config: NetworkConfig) -> tuple[UNetGenerator, 
             image_size=config.image_size,
             base_filters=config.discriminator_base_filters,
             norm=config.norm,
-            dtype_policy=config.dtype_policy,
+            dtype_policy=resolve_dtype_policy(config.dtype_policy, "NetworkConfig"),
         )
     )
     return generator, discriminator

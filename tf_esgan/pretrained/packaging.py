@@ -137,7 +137,7 @@ def package_generator_run(run_dir: str | os.PathLike, *, name: str, card: dict |
     run = TrainConfig.from_json_dict(values)
     generator, _ = load_generator(str(run_dir), log=log)
     source = {"run_dir": str(run_dir.resolve()), "training_config": values}
-    return package_generator(generator, name=name, variant=run.variant, network=run.network_config(),
+    return package_generator(generator, name=name, variant=run.variant, network=run.model,
                              card=card, source=source, directory=directory, weights_dtype=weights_dtype)
 
 

@@ -1,13 +1,18 @@
 """How much compute `esgan-reproduce` spends: the paper's settings, a CPU budget, a toy.
 
-Every number of a budget lives in `BUDGETS` below, so retuning one is a one-line change.
+Every number of a budget lives in `BUDGETS` below, so retuning one is a one-line change. A
+budget holds the GAN's sections of `TrainConfig` (its `NetworkConfig` and `TrainerConfig`)
+rather than copies of their fields; `pipeline._gan_config` puts them into each run's config.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from tf_esgan.models.networks import NetworkConfig
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY
 from tf_esgan.models.variants import VARIANTS
+from tf_esgan.training.gan_config import TrainerConfig
 
 #: Table 1's GAN variants in the paper's row order.
 ALL_VARIANTS = tuple(VARIANTS)
@@ -20,29 +25,21 @@ class Budget:
     """Sizes and lengths of every stage of the reproduction.
 
     Attributes:
-      image_size: GAN input and Table 1 tile side (paper: 256).
-      generator_base_filters, generator_depth, discriminator_base_filters: GAN widths.
+      network: every GAN's networks (image_size is also the Table 1 tile side; paper: 256, pix2pix
+        widths); its dtype_policy ("auto": resolved when each run's config is made) is SegNet's too.
+      gan_trainer: GAN training length: epochs and steps_per_epoch (0 = one pass over every
+        `image_size` tile of the training images; paper: 150 epochs at batch 1).
       variants: GAN variants trained for Table 1 (must include "enhanced", which makes the
         synthetic set); default all four, in the paper's row order.
-      norm, dtype_policy, upsampling: passed to every GAN's `TrainConfig` (see there).
-      gan_epochs, gan_steps_per_epoch: GAN training length (steps 0 = one pass over every
-        `image_size` tile of the training images; paper: 150 epochs at batch 1).
       num_synthetic: synthetic pairs for S and S* (paper: 6,000).
       segnet_base_filters, segnet_crop_size, segnet_batch_size, segnet_epochs,
       segnet_steps_per_epoch: SegNet training (the paper gives none of these).
       segnet_tune_images: training images used to tune the watershed thresholds.
     """
 
-    image_size: int
-    generator_base_filters: int
-    generator_depth: int
-    discriminator_base_filters: int
+    network: NetworkConfig
+    gan_trainer: TrainerConfig
     variants: tuple[str, ...] = ALL_VARIANTS
-    norm: str = "instance"
-    dtype_policy: str = "auto"
-    upsampling: str = "transpose"
-    gan_epochs: int
-    gan_steps_per_epoch: int
     num_synthetic: int
     segnet_base_filters: int
     segnet_crop_size: int
@@ -61,30 +58,49 @@ class Budget:
                              f"sets of Table 2), got {self.variants}")
 
 
+def _network(**sizes) -> NetworkConfig:
+    """A budget's networks: TrainConfig's precision ("auto") and `sizes`."""
+    return NetworkConfig(dtype_policy=AUTO_DTYPE_POLICY, **sizes)
+
+
+def budget_from_flat_dict(values: dict) -> Budget:
+    """The Budget a reproduction's config.json recorded flat (before Budget held its sections)."""
+    network_fields = {field.name for field in dataclasses.fields(NetworkConfig)}
+    budget_fields = {field.name for field in dataclasses.fields(Budget)}
+    network = {"dtype_policy": AUTO_DTYPE_POLICY, **{k: v for k, v in values.items() if k in network_fields}}
+    return Budget(network=NetworkConfig(**network),
+                  gan_trainer=TrainerConfig(epochs=values["gan_epochs"], steps_per_epoch=values["gan_steps_per_epoch"]),
+                  **{k: v for k, v in values.items() if k in budget_fields})
+
+
 BUDGETS = {
     # The paper's GAN settings (Sec. 3.1) and 6k synthetic images (Sec. 3.3); SegNet length is
     # not given: 50 epochs of one pass, the SegNet trainer's default.
-    "paper": Budget(image_size=256, generator_base_filters=64, generator_depth=8,
-                    discriminator_base_filters=64, gan_epochs=150, gan_steps_per_epoch=0,
+    "paper": Budget(network=_network(image_size=256, generator_base_filters=64, generator_depth=8,
+                                     discriminator_base_filters=64),
+                    gan_trainer=TrainerConfig(epochs=150, steps_per_epoch=0),
                     num_synthetic=6000, segnet_base_filters=64, segnet_crop_size=256,
                     segnet_batch_size=4, segnet_epochs=50, segnet_steps_per_epoch=0),
     # The paper's 256x256 tiles at half width in bfloat16, two variants (the baseline and
     # ours), ~35 min per seed for TNBC on 2 cores (3 seeds ~1 h 45): GAN 10 epochs of every
     # 256 tile (~920 steps at ~0.28 s), SegNet 600 steps of 8 crops of 128 (~0.55 s), 1,000
     # synthetic pairs. Lengths measured in benchmarks/README.md; readings in BUILD_NOTES.md.
-    "cpu": Budget(image_size=256, generator_base_filters=32, generator_depth=8,
-                  discriminator_base_filters=32, variants=("pix2pix", "enhanced"), upsampling="resize",
-                  gan_epochs=10, gan_steps_per_epoch=0, num_synthetic=1000, segnet_base_filters=32,
+    "cpu": Budget(network=_network(image_size=256, generator_base_filters=32, generator_depth=8,
+                                   discriminator_base_filters=32, upsampling="resize"),
+                  gan_trainer=TrainerConfig(epochs=10, steps_per_epoch=0), variants=("pix2pix", "enhanced"),
+                  num_synthetic=1000, segnet_base_filters=32,
                   segnet_crop_size=128, segnet_batch_size=8, segnet_epochs=24, segnet_steps_per_epoch=25),
     # Half-width networks at 128x128; measured at 47 min for TNBC with float32 batch-norm
     # networks and four variants (before the bf16 / instance-norm defaults; faster now).
-    "small": Budget(image_size=128, generator_base_filters=32, generator_depth=7,
-                    discriminator_base_filters=32, gan_epochs=12, gan_steps_per_epoch=250,
+    "small": Budget(network=_network(image_size=128, generator_base_filters=32, generator_depth=7,
+                                     discriminator_base_filters=32),
+                    gan_trainer=TrainerConfig(epochs=12, steps_per_epoch=250),
                     num_synthetic=500, segnet_base_filters=32, segnet_crop_size=128,
                     segnet_batch_size=4, segnet_epochs=24, segnet_steps_per_epoch=50),
     # Seconds: only proves the pipeline runs end to end (tests); two variants keep it short.
-    "toy": Budget(image_size=64, generator_base_filters=4, generator_depth=6,
-                  discriminator_base_filters=4, variants=("pix2pix", "enhanced"), gan_epochs=1, gan_steps_per_epoch=2,
+    "toy": Budget(network=_network(image_size=64, generator_base_filters=4, generator_depth=6,
+                                   discriminator_base_filters=4),
+                  gan_trainer=TrainerConfig(epochs=1, steps_per_epoch=2), variants=("pix2pix", "enhanced"),
                   num_synthetic=4, segnet_base_filters=4, segnet_crop_size=64,
                   segnet_batch_size=2, segnet_epochs=1, segnet_steps_per_epoch=2,
                   segnet_tune_images=2),

@@ -34,8 +34,9 @@ from tf_esgan.data.masks import PRESETS
 from tf_esgan.errors import ConfigError
 from tf_esgan.evaluation.image_quality_table import evaluate_image_quality
 from tf_esgan.io_utils import atomic_path
+from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.variants import get_variant
-from tf_esgan.reproduce.budgets import SYNTHESIS_VARIANT, Budget, get_budget
+from tf_esgan.reproduce.budgets import SYNTHESIS_VARIANT, Budget, budget_from_flat_dict, get_budget
 from tf_esgan.reproduce.calibration import FLAT_CONDITIONING, flat_generate, mean_colour, real_image_aji
 from tf_esgan.reproduce.report import write_seed_summary, write_tables_and_figure
 from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
@@ -43,7 +44,7 @@ from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, load_waters
 from tf_esgan.segmentation.evaluate import evaluate_samples, load_segmenter
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
 from tf_esgan.synthesis import SynthesisConfig, synthesize
-from tf_esgan.training.gan_config import TrainConfig
+from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
 
 TRAINING_SETS = ("R", "R*", "S", "S*")
@@ -116,15 +117,16 @@ class ReproduceConfig:
                 for seed in range(self.seed, self.seed + self.seeds)]
 
 
-def _gan_config(config: ReproduceConfig, budget: Budget, variant: str):
-    return TrainConfig(dataset_dir=str(config.dataset_dir), model_dir=str(Path(config.out_dir) / "gan" / variant),
-                       variant=variant, epochs=budget.gan_epochs, steps_per_epoch=budget.gan_steps_per_epoch,
-                       image_size=budget.image_size, generator_base_filters=budget.generator_base_filters,
-                       generator_depth=budget.generator_depth,
-                       discriminator_base_filters=budget.discriminator_base_filters, norm=budget.norm,
-                       upsampling=budget.upsampling, dtype_policy=budget.dtype_policy,
-                       test_fraction=config.test_fraction, seed=config.seed,
-                       split_seed=config.data_split_seed, verbose=1)  # a bar on a terminal only
+def _gan_config(config: ReproduceConfig, budget: Budget, variant: str) -> TrainConfig:
+    """`variant`'s TrainConfig: the budget's networks and length, this seed, this run's split."""
+    return TrainConfig(
+        data=GanDataConfig(dataset_dir=str(config.dataset_dir), test_fraction=config.test_fraction,
+                           split_seed=config.data_split_seed),
+        model=budget.network,
+        loss=GanLossConfig(variant=variant),
+        trainer=dataclasses.replace(budget.gan_trainer, seed=config.seed),
+        runtime=RuntimeConfig(model_dir=str(Path(config.out_dir) / "gan" / variant),
+                              verbose=1))  # a bar on a terminal only
 
 
 def _segnet_config(config: ReproduceConfig, budget: Budget, train_set: str):
@@ -132,7 +134,7 @@ def _segnet_config(config: ReproduceConfig, budget: Budget, train_set: str):
                              synthetic_dir=str(Path(config.out_dir) / "synthetic"),
                              epochs=budget.segnet_epochs, steps_per_epoch=budget.segnet_steps_per_epoch,
                              batch_size=budget.segnet_batch_size, crop_size=budget.segnet_crop_size,
-                             base_filters=budget.segnet_base_filters, dtype_policy=budget.dtype_policy,
+                             base_filters=budget.segnet_base_filters, dtype_policy=budget.network.dtype_policy,
                              seed=config.seed,
                              split_seed=config.data_split_seed, test_fraction=config.test_fraction,
                              tune_images=budget.segnet_tune_images)
@@ -160,7 +162,8 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
     # The budget's values are recorded too: a rerun must not mix two budgets' stages. The
     # number of seeds may grow on a rerun: the finished seeds are read back.
     run = {k: v for k, v in config_to_dict(config).items() if k != "seeds"}
-    out = prepare_run_dir(config.out_dir, {"run": run, "seeds": config.seeds, "budget": budget}, ignore=("seeds",))
+    out = prepare_run_dir(config.out_dir, {"run": run, "seeds": config.seeds, "budget": budget}, ignore=("seeds",),
+                          upgrade=_nested_budget)
     train, test = split_samples_by_group(list_samples(config.dataset_dir), test_fraction=config.test_fraction,
                                          seed=config.data_split_seed)
     if not test or not train:
@@ -179,6 +182,14 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
     files = write_seed_summary(config, {seed: (r["table1"], r["table2"]) for seed, r in results.items()}, test, out)
     log(f"[{time.perf_counter() - started:7.0f} s] done: " + ", ".join(str(path) for path in files.values()))
     return {"seeds": results, "files": {k: str(v) for k, v in files.items()}}
+
+
+def _nested_budget(record: dict) -> dict:
+    """A reproduction's config.json with a budget recorded flat (before Budget held sections) nested."""
+    budget = record.get("budget")
+    if isinstance(budget, dict) and "network" not in budget:
+        return {**record, "budget": config_to_dict(budget_from_flat_dict(budget))}
+    return record
 
 
 def stages_per_seed(budget: Budget) -> int:
@@ -210,7 +221,7 @@ def run_one_seed(config: ReproduceConfig, budget: Budget, train: list[Sample], t
     Long stages (GAN and SegNet training, synthesis) draw their own progress bar on a
     terminal (see `tf_esgan.console`).
     """
-    out = prepare_run_dir(config.out_dir, {"run": config, "budget": budget})
+    out = prepare_run_dir(config.out_dir, {"run": config, "budget": budget}, upgrade=_nested_budget)
     generators = {}
     for variant in budget.variants:
         stage(f"GAN {variant}: training (resumes from its last checkpoint)")
@@ -221,7 +232,7 @@ def run_one_seed(config: ReproduceConfig, budget: Budget, train: list[Sample], t
     segment_r = load_segmenter(out / "segnet" / "R")
 
     def image_quality(generate, kind: str, row: str) -> dict:
-        result = evaluate_image_quality(test, generate, kind=kind, tile=budget.image_size, segment=segment_r,
+        result = evaluate_image_quality(test, generate, kind=kind, tile=budget.network.image_size, segment=segment_r,
                                         out_dir=str(out / "table1" / row / "synthetic"))
         return {**result.mean, "aji": result.aji, "tiles": len(result.tiles)}
 

@@ -79,7 +79,7 @@ def load_generator(model: str, conditioning: str = "", *, log: Callable[[str], N
         run = TrainConfig.from_json_dict(json.loads((path / CONFIG_FILE).read_text()))
     except (ValueError, TypeError) as error:  # JSONDecodeError is a ValueError
         raise ModelLoadError(f"{path / CONFIG_FILE}: not an esgan-train run config ({error})") from None
-    generator, _ = build_networks(run.variant, run.network_config())
+    generator, _ = build_networks(run.loss.variant, run.model)
     restored = restore_newest(tf.train.Checkpoint(generator=generator), path / CHECKPOINT_DIR,
                               partial=True, log=log)
     if restored is None:

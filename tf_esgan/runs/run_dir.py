@@ -14,7 +14,7 @@ import enum
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tf_esgan.errors import UserError
 from tf_esgan.io_utils import atomic_path
@@ -72,18 +72,52 @@ def run_kind(folder: str | os.PathLike) -> str | None:
         return None
     if "train_set" in config:  # SegNetTrainConfig
         return SEGNET_RUN
-    if "variant" in config:  # TrainConfig
+    if "variant" in config or isinstance(config.get("loss"), dict):  # TrainConfig (flat, older; or nested)
         return GAN_RUN
     return None
 
 
+def _get(config: dict, dotted: str):
+    """config["a"]["b"] for "a.b"; None where a level is missing."""
+    node = config
+    for key in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _with(config: dict, dotted: str, value=None, *, remove: bool = False) -> dict:
+    """A copy of `config` with the field at `dotted` set to `value` (or removed); absent levels are left alone."""
+    head, _, rest = dotted.partition(".")
+    if head not in config:
+        return config
+    if rest:
+        if not isinstance(config[head], dict):
+            return config
+        return {**config, head: _with(config[head], rest, value, remove=remove)}
+    if remove:
+        return {key: item for key, item in config.items() if key != head}
+    return {**config, head: value}
+
+
 def _resolve_paths(config: dict, paths: tuple[str, ...]) -> dict:
-    return {key: resolved_path(value) if key in paths and isinstance(value, str) else value
-            for key, value in config.items()}
+    for dotted in paths:
+        value = _get(config, dotted)
+        if isinstance(value, str):
+            config = _with(config, dotted, resolved_path(value))
+    return config
+
+
+def _without(config: dict, ignore: tuple[str, ...]) -> dict:
+    for dotted in ignore:
+        config = _with(config, dotted, remove=True)
+    return config
 
 
 def prepare_run_dir(model_dir: str | os.PathLike, config: Any, *, overwrite: bool = False,
-                    ignore: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> Path:
+                    ignore: tuple[str, ...] = (), paths: tuple[str, ...] = (),
+                    upgrade: Callable[[dict], dict] | None = None) -> Path:
     """Creates `model_dir` and writes `config.json`, or checks it against an earlier run.
 
     Args:
@@ -91,12 +125,15 @@ def prepare_run_dir(model_dir: str | os.PathLike, config: Any, *, overwrite: boo
       config: a frozen dataclass.
       overwrite: replace a differing earlier config instead of refusing (checkpoints of
         the earlier run are left in place; the trainer decides whether to resume them).
-      ignore: top-level config fields allowed to differ on resume (e.g. "epochs", so a
-        finished run can be extended).
-      paths: top-level fields holding paths, compared resolved: an earlier config's
-        relative path is taken relative to the current folder, as it was when written.
+      ignore: fields allowed to differ on resume (e.g. "epochs", so a finished run can be
+        extended); a nested config's fields by dotted path ("trainer.epochs").
+      paths: fields holding paths (dotted like `ignore`), compared resolved: an earlier
+        config's relative path is taken relative to the current folder, as it was when written.
+      upgrade: converts the earlier config.json's dict written in an older layout to the
+        current one before comparing (it raises ValueError or TypeError for a config it
+        cannot read); the file is then rewritten in the current layout.
     Raises:
-      ConfigMismatchError: naming each differing value, when `overwrite` is False.
+      ConfigMismatchError: naming each differing value (by dotted path), when `overwrite` is False.
     """
     folder = Path(model_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,16 +146,20 @@ def prepare_run_dir(model_dir: str | os.PathLike, config: Any, *, overwrite: boo
             raise ConfigMismatchError(f"{path}: unreadable config ({error}); pass overwrite to replace it") from error
         if not isinstance(earlier, dict):
             raise ConfigMismatchError(f"{path}: not a run config (a JSON object); pass overwrite to replace it")
+        if upgrade is not None:
+            try:
+                earlier = upgrade(earlier)
+            except (ValueError, TypeError) as error:
+                raise ConfigMismatchError(f"{path}: an older config that cannot be read ({error}); "
+                                          "pass overwrite to replace it") from None
         earlier, resolved = _resolve_paths(earlier, paths), _resolve_paths(wanted, paths)
-        differing = [line for line in _differences(
-            {k: v for k, v in earlier.items() if k not in ignore},
-            {k: v for k, v in resolved.items() if k not in ignore})]
+        differing = _differences(_without(earlier, ignore), _without(resolved, ignore))
         for key in paths:
-            old_path = earlier.get(key)
-            if old_path and old_path != resolved.get(key) and not Path(old_path).exists():
+            old_path = _get(earlier, key)
+            if old_path and old_path != _get(resolved, key) and not Path(old_path).exists():
                 # A moved dataset: the run can go on with the new path, but only the user knows.
                 differing.append(f"{key}: the run's {old_path} no longer exists; if it moved to "
-                                 f"{wanted.get(key)}, set {key} to that in {path} to resume")
+                                 f"{_get(wanted, key)}, set {key} to that in {path} to resume")
         if differing:
             raise ConfigMismatchError(
                 f"{path} belongs to a run with a different config:\n  " + "\n  ".join(differing)

@@ -30,6 +30,7 @@ from tf_esgan.models.segnet import SIZE_MULTIPLE
 from tf_esgan.pretrained.registry import pretrained_name
 from tf_esgan.run_lock import run_lock
 from tf_esgan.segmentation.postprocess import WatershedConfig, watershed_instances
+from tf_esgan.runs.run_dir import GAN_RUN, run_kind
 # The run-folder file names and the watershed file format live with the loading code
 # (`runs.segnet_loading`); segmentation/train.py still names them as evaluate.*.
 from tf_esgan.runs.segnet_loading import load_segnet_and_watershed, segnet_file
@@ -162,6 +163,8 @@ def _test_samples(model: str | os.PathLike, *, dataset_dir, split: str, test_dir
         source = Path(test_dir if test_dir is not None else dataset_dir)
         return source, list_samples(source)
     folder = Path(model)
+    if run_kind(folder) == GAN_RUN:
+        segnet_file(model)  # says it is a generator run, before its config is read as a SegNet's
     run_config = _run_config(folder)
     segnet_file(model)
     source = Path(dataset_dir) if dataset_dir else _stored_dataset_dir(folder, run_config)

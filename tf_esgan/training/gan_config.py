@@ -1,117 +1,96 @@
-"""Configuration of one GAN training run (every `esgan-train` flag value)."""
+"""Configuration of one GAN training run (every `esgan-train` flag value).
+
+    TrainConfig
+      data:    GanDataConfig    dataset_dir, test_fraction, split_seed
+      model:   NetworkConfig    image_size, widths, norm, upsampling, dropout_rate, dtype_policy
+      loss:    GanLossConfig    variant, l1_weight, beta, lam, contour_xla
+      trainer: TrainerConfig    epochs, steps_per_epoch, batch_size, learning_rate, seed, checkpoints
+      runtime: RuntimeConfig    model_dir, strategy, jit_compile, overwrite, verbose
+
+config.json holds this nesting. Runs written before it hold one flat dict of the leaf
+fields; `TrainConfig.from_json_dict` reads both, and `nested_json_dict` converts a flat
+one, so a run folder of either kind resumes (see `runs/run_dir.prepare_run_dir`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+from typing import Mapping
 
-from tf_esgan.models.generator import UPSAMPLINGS, GeneratorConfig
 from tf_esgan.models.loss_config import GanLossConfig
-from tf_esgan.models.networks import NetworkConfig
-from tf_esgan.models.normalization import DEFAULT_NORMALIZATION
-from tf_esgan.models.precision import resolve_dtype_policy
+from tf_esgan.models.networks import NetworkConfig, generator_config
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
 from tf_esgan.models.variants import get_variant
-from tf_esgan.runs.run_dir import resolved_path
+from tf_esgan.runs.run_dir import config_to_dict, resolved_path
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
+DEFAULT_VARIANT = "enhanced"
 
-# Fields that may change between restarts of one run without refusing the run dir:
-# where it lives, how long it trains and on which devices do not change what a
+# Fields (dotted paths) that may change between restarts of one run without refusing the
+# run dir: where it lives, how long it trains and on which devices do not change what a
 # checkpoint means.
-RESUMABLE_CHANGES = ("model_dir", "overwrite", "epochs", "max_train_seconds", "strategy", "verbose")
+RESUMABLE_CHANGES = ("runtime.model_dir", "runtime.overwrite", "trainer.epochs", "trainer.max_train_seconds",
+                     "runtime.strategy", "runtime.verbose")
+# Fields holding paths (compared resolved on resume).
+PATH_FIELDS = ("data.dataset_dir",)
 
-# Values of fields that config.json files written before the field existed meant: those
-# runs trained batch-norm, float32, transposed-convolution networks split with `seed`.
+# Values of fields that flat config.json files written before the field existed meant:
+# those runs trained batch-norm, float32, transposed-convolution networks split with `seed`.
 LEGACY_DEFAULTS = {"norm": "batch", "dtype_policy": "float32", "upsampling": "transpose",
                    "dropout_rate": 0.5, "split_seed": None}
 
 
-def _loss_default(name: str) -> float:
-    """GanLossConfig's default for `name`: the loss weights are defined in one place."""
-    return next(field.default for field in dataclasses.fields(GanLossConfig) if field.name == name)
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainConfig:
-    """One run of `esgan-train`.
+class GanDataConfig:
+    """The dataset of a GAN run and its slide-grouped split.
 
     Attributes:
-      dataset_dir: canonical dataset (images/, masks/); split by slide into train/validation.
-        Stored absolute (resolved when the config is made), like `model_dir`.
-      model_dir: run folder: config.json, checkpoints/, logs/ (TensorBoard).
-      variant: a row of Table 1 ("pix2pix", "sharp_gan", "sharp_gan_plus", "enhanced").
-      epochs: total epochs (paper: 150); a larger value on restart extends a run.
-      steps_per_epoch: batches per epoch; 0 = one pass over every `image_size` tile of
-        the training images (a 512x512 image holds 4 tiles of 256) // batch_size.
-      batch_size: global batch (paper: 1), split evenly over the replicas.
-      learning_rate: Adam step size of G and D (paper: 1e-4); Adam beta_1 = 0.5 (pix2pix).
-      l1_weight, beta, lam: Eq. 1 weights and Eq. 7's lambda (defaults: GanLossConfig's).
-      image_size: side of the training crops = network input (paper: 256).
-      generator_base_filters, generator_depth, discriminator_base_filters: network widths
-        (pix2pix: 64, 8, 64); smaller values make quick demos and tests.
-      norm: "instance" (default) or "batch" for both networks (models/normalization.py).
-      upsampling: generator decoder "transpose" (pix2pix) or "resize" (resize + conv).
-      dropout_rate: generator decoder dropout in training (pix2pix: 0.5; off at inference).
-      dtype_policy: "auto" (resolved when the config is made: mixed_float16 on a GPU,
-        mixed_bfloat16 on a CPU with AVX512-BF16/AMX, float32 otherwise), "float32",
-        "mixed_bfloat16" or "mixed_float16". config.json records the resolved policy.
+      dataset_dir: canonical dataset (images/, masks/); split by slide into train/validation. Stored absolute.
       test_fraction: fraction of the slides held out for validation (the image grid).
-      seed: initial weights, data order and augmentation (and the split, see split_seed).
-      split_seed: seed of the slide-grouped split; None = `seed`. Runs of several seeds
-        on one held-out split set this.
-      jit_compile: XLA-compile the whole train step (slower on CPU, see benchmarks).
-      strategy: "default" (one device), "mirrored" (local devices) or "multi_worker"
-        (TF_CONFIG cluster).
-      checkpoint_every_steps: also checkpoint every this many steps (0 = once per epoch).
-      keep_checkpoints: checkpoints kept (older ones are deleted).
-      max_train_seconds: stop (after a checkpoint) once training took this long; 0 = no limit.
-      overwrite: replace a differing config.json and start from scratch.
-      verbose: 1 = progress bar per epoch, 0 = only the final summary line.
+      split_seed: seed of the slide-grouped split; None = the trainer's `seed` (several seeds, one split).
     """
 
     dataset_dir: str
-    model_dir: str
-    variant: str = "enhanced"
+    test_fraction: float = 0.1
+    split_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.dataset_dir:
+            raise ValueError("TrainConfig: `dataset_dir` is required (a folder with images/ and masks/)")
+        # Absolute, so config.json names the same folder from wherever it is read.
+        object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ValueError(f"TrainConfig: `test_fraction` must be in [0, 1), got {self.test_fraction}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainerConfig:
+    """How long and how the GAN trains.
+
+    Attributes:
+      epochs: total epochs (paper: 150); a larger value on restart extends a run.
+      steps_per_epoch: batches per epoch; 0 = one pass over every `image_size` tile of the training
+        images (a 512x512 image holds 4 tiles of 256) // batch_size.
+      batch_size: global batch (paper: 1), split evenly over the replicas.
+      learning_rate: Adam step size of G and D (paper: 1e-4); Adam beta_1 = 0.5 (pix2pix).
+      seed: initial weights, data order and augmentation (and the split, unless split_seed is set).
+      checkpoint_every_steps: also checkpoint every this many steps (0 = once per epoch).
+      keep_checkpoints: checkpoints kept (older ones are deleted).
+      max_train_seconds: stop (after a checkpoint) once training took this long; 0 = no limit.
+    """
+
     epochs: int = 150
     steps_per_epoch: int = 0
     batch_size: int = 1
     learning_rate: float = 1e-4
-    l1_weight: float = _loss_default("l1_weight")
-    beta: float = _loss_default("beta")
-    lam: float = _loss_default("lam")
-    image_size: int = 256
-    generator_base_filters: int = 64
-    generator_depth: int = 8
-    discriminator_base_filters: int = 64
-    norm: str = DEFAULT_NORMALIZATION
-    upsampling: str = "transpose"
-    dropout_rate: float = 0.5
-    dtype_policy: str = "auto"
-    test_fraction: float = 0.1
     seed: int = 0
-    split_seed: int | None = None
-    jit_compile: bool = False
-    strategy: str = "default"
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 3
     max_train_seconds: float = 0.0
-    overwrite: bool = False
-    verbose: int = 1
 
     def __post_init__(self) -> None:
-        # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
-        object.__setattr__(self, "dtype_policy", resolve_dtype_policy(self.dtype_policy, "TrainConfig"))
-        if self.upsampling not in UPSAMPLINGS:
-            raise ValueError(f"TrainConfig: `upsampling` must be one of {UPSAMPLINGS}, got {self.upsampling!r}")
-        if not self.dataset_dir:
-            raise ValueError("TrainConfig: `dataset_dir` is required (a folder with images/ and masks/)")
-        if not self.model_dir:
-            raise ValueError("TrainConfig: `model_dir` is required (the run folder)")
-        # Absolute, so config.json names the same folders from wherever it is read.
-        object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
-        object.__setattr__(self, "model_dir", resolved_path(self.model_dir))
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"TrainConfig: `strategy` must be one of {STRATEGIES}, got {self.strategy!r}")
-        for name in ("epochs", "batch_size", "image_size", "keep_checkpoints"):
+        for name in ("epochs", "batch_size", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
         for name in ("steps_per_epoch", "checkpoint_every_steps", "max_train_seconds"):
@@ -119,34 +98,118 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig: `{name}` must be >= 0, got {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise ValueError(f"TrainConfig: `learning_rate` must be > 0, got {self.learning_rate}")
-        if not 0.0 <= self.test_fraction < 1.0:
-            raise ValueError(f"TrainConfig: `test_fraction` must be in [0, 1), got {self.test_fraction}")
-        # Validate the nested configs now, so a bad flag fails before any file is written.
-        self.loss_config()
-        self.network_config()
-        GeneratorConfig(image_size=self.image_size, depth=self.generator_depth,
-                        base_filters=self.generator_base_filters, dropout_rate=self.dropout_rate)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RuntimeConfig:
+    """Where and on what a run executes (none of it changes what a checkpoint means).
+
+    Attributes:
+      model_dir: run folder: config.json, checkpoints/, logs/ (TensorBoard). Stored absolute.
+      strategy: "default" (one device), "mirrored" (local devices) or "multi_worker" (TF_CONFIG cluster).
+      jit_compile: XLA-compile the whole train step (slower on CPU, see benchmarks).
+      overwrite: replace a differing config.json and start from scratch.
+      verbose: 1 = progress bar per epoch, 0 = only the final summary line.
+    """
+
+    model_dir: str
+    strategy: str = "default"
+    jit_compile: bool = False
+    overwrite: bool = False
+    verbose: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.model_dir:
+            raise ValueError("TrainConfig: `model_dir` is required (the run folder)")
+        object.__setattr__(self, "model_dir", resolved_path(self.model_dir))
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"TrainConfig: `strategy` must be one of {STRATEGIES}, got {self.strategy!r}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """One run of `esgan-train`.
+
+    Attributes:
+      data: the dataset and its split (GanDataConfig).
+      model: both networks' sizes (NetworkConfig); `dtype_policy` defaults to "auto", resolved when
+        the config is made (mixed_float16 on a GPU, mixed_bfloat16 on a CPU with AVX512-BF16/AMX,
+        float32 otherwise); config.json records the resolved policy.
+      loss: the variant of Table 1 and the Eq. 1 / Eq. 7 weights (GanLossConfig).
+      trainer: epochs, batches, optimizer, seed, checkpoints (TrainerConfig).
+      runtime: run folder, devices, XLA, overwrite, verbosity (RuntimeConfig).
+    """
+
+    data: GanDataConfig
+    runtime: RuntimeConfig
+    model: NetworkConfig = dataclasses.field(
+        default_factory=functools.partial(NetworkConfig, dtype_policy=AUTO_DTYPE_POLICY))
+    loss: GanLossConfig = dataclasses.field(default_factory=functools.partial(GanLossConfig, variant=DEFAULT_VARIANT))
+    trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+
+    def __post_init__(self) -> None:
+        # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
+        policy = resolve_dtype_policy(self.model.dtype_policy, "TrainConfig")
+        if policy != self.model.dtype_policy:
+            object.__setattr__(self, "model", dataclasses.replace(self.model, dtype_policy=policy))
+        # The generator's own checks (image_size a multiple of 2**depth), before any file is written.
+        generator_config(self.loss.variant, self.model)
 
     @classmethod
-    def from_json_dict(cls, values: dict) -> "TrainConfig":
-        """A config.json's TrainConfig; fields it predates get the values they meant then."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{**LEGACY_DEFAULTS, **{k: v for k, v in values.items() if k in known}})
+    def from_json_dict(cls, values: Mapping) -> "TrainConfig":
+        """A config.json's TrainConfig, nested or flat (written before the nesting).
+
+        Unknown keys are ignored; fields a flat file predates get the values they meant then
+        (LEGACY_DEFAULTS).
+        """
+        nested = _nest_flat(values) if is_flat_json_dict(values) else values
+        sections = {}
+        for field in dataclasses.fields(cls):
+            section = nested.get(field.name)
+            if isinstance(section, Mapping):
+                known = {item.name for item in dataclasses.fields(_SECTION_CLASSES[field.name])}
+                sections[field.name] = _SECTION_CLASSES[field.name](
+                    **{key: value for key, value in section.items() if key in known})
+        return cls(**sections)
 
     @property
-    def data_split_seed(self) -> int:
-        return self.seed if self.split_seed is None else self.split_seed
+    def variant(self) -> str:
+        return self.loss.variant
 
     @property
     def conditioning(self) -> str:
-        return get_variant(self.variant).conditioning
+        return get_variant(self.loss.variant).conditioning
 
-    def loss_config(self) -> GanLossConfig:
-        return GanLossConfig(variant=self.variant, l1_weight=self.l1_weight, beta=self.beta, lam=self.lam)
+    @property
+    def data_split_seed(self) -> int:
+        return self.trainer.seed if self.data.split_seed is None else self.data.split_seed
 
-    def network_config(self) -> NetworkConfig:
-        return NetworkConfig(image_size=self.image_size, generator_base_filters=self.generator_base_filters,
-                             generator_depth=self.generator_depth,
-                             discriminator_base_filters=self.discriminator_base_filters,
-                             norm=self.norm, upsampling=self.upsampling, dropout_rate=self.dropout_rate,
-                             dtype_policy=self.dtype_policy)
+
+_SECTION_CLASSES = {"data": GanDataConfig, "model": NetworkConfig, "loss": GanLossConfig,
+                    "trainer": TrainerConfig, "runtime": RuntimeConfig}
+
+
+def is_flat_json_dict(values: Mapping) -> bool:
+    """True for a config.json written before the nesting (its leaf fields at the top level)."""
+    return "variant" in values and not isinstance(values.get("loss"), Mapping)
+
+
+def _nest_flat(values: Mapping) -> dict:
+    """A flat config.json dict sorted into TrainConfig's sections (LEGACY_DEFAULTS filled in)."""
+    flat = {**LEGACY_DEFAULTS, **values}
+    nested = {}
+    for section, kind in _SECTION_CLASSES.items():
+        names = {field.name for field in dataclasses.fields(kind)}
+        nested[section] = {key: value for key, value in flat.items() if key in names}
+    return nested
+
+
+def nested_json_dict(values: Mapping) -> dict:
+    """config.json's values in the nested layout; a flat (older) one is read and converted.
+
+    Raises:
+      ValueError, TypeError: a flat dict that is no valid TrainConfig.
+    """
+    if not is_flat_json_dict(values):
+        return dict(values)
+    return config_to_dict(TrainConfig.from_json_dict(values))

@@ -37,7 +37,7 @@ from tf_esgan.models.inference import generate
 from tf_esgan.models.networks import build_networks
 from tf_esgan.training import distributed, loop, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR
-from tf_esgan.training.gan_config import RESUMABLE_CHANGES, TrainConfig
+from tf_esgan.training.gan_config import PATH_FIELDS, RESUMABLE_CHANGES, TrainConfig, nested_json_dict
 from tf_esgan.training.loop import NonFiniteLossError  # noqa: F401  (raised by train_and_evaluate)
 from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
 
@@ -76,15 +76,15 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def _split(config: TrainConfig) -> tuple[list[Sample], list[Sample]]:
-    samples = list_samples(config.dataset_dir)
+    samples = list_samples(config.data.dataset_dir)
     # Every pair is read by training or by the validation images: a bad file found inside
     # tf.data would end the run with a traceback, possibly hours in.
-    check_samples(samples, source=config.dataset_dir, crop_size=config.image_size, crop_flag="--image_size")
-    train, validation = split_samples_by_group(samples, test_fraction=config.test_fraction,
+    check_samples(samples, source=config.data.dataset_dir, crop_size=config.model.image_size, crop_flag="--image_size")
+    train, validation = split_samples_by_group(samples, test_fraction=config.data.test_fraction,
                                                seed=config.data_split_seed)
     if not train:
-        raise ConfigError(f"{config.dataset_dir}: no training images left after holding out "
-                          f"--test_fraction={config.test_fraction} of the slides")
+        raise ConfigError(f"{config.data.dataset_dir}: no training images left after holding out "
+                          f"--test_fraction={config.data.test_fraction} of the slides")
     return train, validation or train  # a single-slide dataset validates on its training images
 
 
@@ -105,36 +105,37 @@ def tiles_per_pass(samples: list[Sample], tile: int) -> int:
 
 
 def _validation_batch(samples: list[Sample], config: TrainConfig) -> tuple[np.ndarray, ...]:
-    pipeline = PipelineConfig(conditioning=config.conditioning, crop_size=config.image_size,
+    pipeline = PipelineConfig(conditioning=config.conditioning, crop_size=config.model.image_size,
                               batch_size=VALIDATION_IMAGES, augment=False, shuffle=False)
     condition, image, _ = next(iter(make_dataset(samples[:VALIDATION_IMAGES], pipeline)))
     return condition.numpy(), image.numpy()
 
 
 def _epoch_dataset(train: list[Sample], config: TrainConfig, epoch: int, steps: int, done: int) -> tf.data.Dataset:
-    pipeline = PipelineConfig(conditioning=config.conditioning, crop_size=config.image_size,
-                              batch_size=config.batch_size, augment=True, shuffle=True, repeat=True,
-                              drop_remainder=True, seed=_epoch_seed(config.seed, epoch))
+    pipeline = PipelineConfig(conditioning=config.conditioning, crop_size=config.model.image_size,
+                              batch_size=config.trainer.batch_size, augment=True, shuffle=True, repeat=True,
+                              drop_remainder=True, seed=_epoch_seed(config.trainer.seed, epoch))
     return make_dataset(train, pipeline).take(steps).skip(done)
 
 
 def _build(config: TrainConfig, strategy: tf.distribute.Strategy) -> EnhancedSharpGAN:
     with strategy.scope():
-        keras.utils.set_random_seed(config.seed)
-        generator, discriminator = build_networks(config.variant, config.network_config())
-        gan = EnhancedSharpGAN(generator, discriminator, config.loss_config())
-        gan.compile(g_optimizer=distributed.ReplicaMeanAdam(config.learning_rate, beta_1=ADAM_BETA_1),
-                    d_optimizer=distributed.ReplicaMeanAdam(config.learning_rate, beta_1=ADAM_BETA_1),
-                    jit_compile=config.jit_compile)
+        keras.utils.set_random_seed(config.trainer.seed)
+        generator, discriminator = build_networks(config.loss.variant, config.model)
+        gan = EnhancedSharpGAN(generator, discriminator, config.loss)
+        gan.compile(g_optimizer=distributed.ReplicaMeanAdam(config.trainer.learning_rate, beta_1=ADAM_BETA_1),
+                    d_optimizer=distributed.ReplicaMeanAdam(config.trainer.learning_rate, beta_1=ADAM_BETA_1),
+                    jit_compile=config.runtime.jit_compile)
     return gan
 
 
 def _prepare_folder(config: TrainConfig, chief: bool) -> Path:
-    folder = Path(config.model_dir)
+    folder = Path(config.runtime.model_dir)
     if not chief:
         return folder
-    prepare_run_dir(folder, config, overwrite=config.overwrite, ignore=RESUMABLE_CHANGES, paths=("dataset_dir",))
-    if config.overwrite:  # explicit request to start over: forget the earlier run
+    prepare_run_dir(folder, config, overwrite=config.runtime.overwrite, ignore=RESUMABLE_CHANGES,
+                    paths=PATH_FIELDS, upgrade=nested_json_dict)
+    if config.runtime.overwrite:  # explicit request to start over: forget the earlier run
         shutil.rmtree(folder / CHECKPOINT_DIR, ignore_errors=True)
         shutil.rmtree(folder / summaries.LOG_DIR, ignore_errors=True)
     return folder
@@ -195,22 +196,24 @@ def train_and_evaluate(config: TrainConfig, *, log: Callable[[str], None] = prin
       NonFiniteLossError: a loss became NaN/inf (the last good checkpoint is kept).
     """
     # MultiWorkerMirroredStrategy must exist before other TF ops run in the process.
-    strategy = distributed.make_strategy(config.strategy)
+    strategy = distributed.make_strategy(config.runtime.strategy)
     chief = distributed.is_chief(strategy)
-    loop.check_strategy(strategy, config.strategy, batch_size=config.batch_size,
-                        max_train_seconds=config.max_train_seconds)
+    trainer, runtime = config.trainer, config.runtime
+    loop.check_strategy(strategy, runtime.strategy, batch_size=trainer.batch_size,
+                        max_train_seconds=trainer.max_train_seconds)
     train, validation = _split(config)
-    steps_per_epoch = config.steps_per_epoch or max(1, tiles_per_pass(train, config.image_size) // config.batch_size)
+    steps_per_epoch = trainer.steps_per_epoch or max(
+        1, tiles_per_pass(train, config.model.image_size) // trainer.batch_size)
     if chief:
-        ensure_writable_dir(config.model_dir, "--model_dir")
-    settings = loop.LoopSettings(epochs=config.epochs, steps_per_epoch=steps_per_epoch,
-                                 checkpoint_every_steps=config.checkpoint_every_steps,
-                                 keep_checkpoints=config.keep_checkpoints,
-                                 max_train_seconds=config.max_train_seconds, jit_compile=config.jit_compile,
-                                 verbose=config.verbose)
+        ensure_writable_dir(runtime.model_dir, "--model_dir")
+    settings = loop.LoopSettings(epochs=trainer.epochs, steps_per_epoch=steps_per_epoch,
+                                 checkpoint_every_steps=trainer.checkpoint_every_steps,
+                                 keep_checkpoints=trainer.keep_checkpoints,
+                                 max_train_seconds=trainer.max_train_seconds, jit_compile=runtime.jit_compile,
+                                 verbose=runtime.verbose)
     # One writer per run folder. The other workers of a multi-worker run write only to
     # temporary folders (distributed.WriteDir), so only the chief takes the lock.
-    with run_lock(config.model_dir, what="training run") if chief else contextlib.nullcontext():
+    with run_lock(config.runtime.model_dir, what="training run") if chief else contextlib.nullcontext():
         folder = _prepare_folder(config, chief)
         gan = _build(config, strategy)
         task = _gan_task(config, gan, strategy, train, validation, steps_per_epoch)

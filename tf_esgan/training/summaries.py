@@ -32,8 +32,17 @@ def image_grid(condition: np.ndarray, real: np.ndarray, synthetic: np.ndarray, k
 
 
 def hparams_of(config_dict: Mapping) -> dict:
-    """The config values TensorBoard's HParams plugin accepts (bool, int, float, str)."""
-    return {key: value for key, value in config_dict.items() if isinstance(value, (bool, int, float, str))}
+    """The config values TensorBoard's HParams plugin accepts (bool, int, float, str).
+
+    A nested config's values are named by dotted path ("trainer.batch_size").
+    """
+    values = {}
+    for key, value in config_dict.items():
+        if isinstance(value, Mapping):
+            values.update({f"{key}.{name}": item for name, item in hparams_of(value).items()})
+        elif isinstance(value, (bool, int, float, str)):
+            values[key] = value
+    return values
 
 
 class RunSummaries:
