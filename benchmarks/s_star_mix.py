@@ -49,7 +49,7 @@ def main(argv):
     import keras
 
     from tf_esgan.data.datasets import list_samples, split_samples_by_group
-    from tf_esgan.reproduce.budgets import Budget, get_budget
+    from tf_esgan.reproduce.budgets import budget_from_flat_dict, get_budget
     from tf_esgan.reproduce.pipeline import ReproduceConfig, _segnet_config
     from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, load_watershed_config
     from tf_esgan.segmentation.evaluate import evaluate_samples
@@ -59,7 +59,7 @@ def main(argv):
     top = json.loads((run_dir / "config.json").read_text())
     base = ReproduceConfig(**{k: v for k, v in top["run"].items() if k in {f.name for f in dataclasses.fields(ReproduceConfig)}})
     budget = top["budget"] if isinstance(top["budget"], dict) else None
-    budget = Budget(**budget) if budget else get_budget(base.budget)
+    budget = budget_from_flat_dict(budget) if budget else get_budget(base.budget)
     train, test = split_samples_by_group(list_samples(base.dataset_dir), test_fraction=base.test_fraction,
                                          seed=base.data_split_seed)
     results = {}
@@ -72,7 +72,9 @@ def main(argv):
         repeats = max(0, round(fraction / (1 - fraction) * len(synthetic) / len(train)) - 1)
         folder = seed_dir / f"s_star_real{int(round(fraction * 100))}"
         _link_folder(folder / "data", train, synthetic, repeats)
-        segnet_config = dataclasses.replace(_segnet_config(config, budget, "S*"), synthetic_dir=str(folder / "data"))
+        segnet_config = _segnet_config(config, budget, "S*")
+        segnet_config = dataclasses.replace(
+            segnet_config, data=dataclasses.replace(segnet_config.data, synthetic_dir=str(folder / "data")))
         train_segnet(segnet_config, folder / "segnet", verbose=0)
         model = keras.models.load_model(folder / "segnet" / MODEL_FILE, compile=False)
         scores = dataclasses.asdict(evaluate_samples(model, test, load_watershed_config(folder / "segnet" / WATERSHED_FILE)))

@@ -11,7 +11,9 @@ import keras
 import numpy as np
 
 from tf_esgan.data.datasets import sample_root
+from tf_esgan.models.segnet import SegNetConfig
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
+from tf_esgan.segmentation.train_config import SegNetDataConfig, SegNetTrainerConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
 
 from conftest import tiny_train_config
@@ -36,9 +38,10 @@ def test_tiny_gan_run_is_unchanged(tmp_path):
 
 
 def test_tiny_segnet_run_is_unchanged(tmp_path):
-    config = SegNetTrainConfig(train_set="R", dataset_dir=str(sample_root()), epochs=1, steps_per_epoch=2,
-                               batch_size=2, crop_size=64, base_filters=4, dtype_policy="float32",
-                               test_fraction=0.25, tune_images=2)
+    config = SegNetTrainConfig(
+        data=SegNetDataConfig(train_set="R", dataset_dir=str(sample_root()), crop_size=64, test_fraction=0.25),
+        model=SegNetConfig(base_filters=4, dtype_policy="float32"),
+        trainer=SegNetTrainerConfig(epochs=1, steps_per_epoch=2, batch_size=2, tune_images=2))
     model = keras.models.load_model(train_segnet(config, tmp_path / "segnet", verbose=0), compile=False)
     sums = [float(np.sum(np.abs(weight))) for weight in model.get_weights()[:6]]
     np.testing.assert_allclose(sums, SEGNET_WEIGHT_SUMS, rtol=1e-4)

@@ -17,6 +17,7 @@ from tf_esgan.data.datasets import DatasetError, check_samples, list_samples, sa
 from tf_esgan.errors import ConfigError, ModelLoadError, UserError
 from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
 from tf_esgan.io_utils import UnwritableFolderError, ensure_writable_dir
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
 from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.runs.run_dir import ConfigMismatchError, config_to_dict, prepare_run_dir
@@ -24,6 +25,7 @@ from tf_esgan.runs.segnet_loading import load_segnet, save_watershed_config
 from tf_esgan.segmentation.evaluate import evaluate_run
 from tf_esgan.segmentation.postprocess import WatershedConfig
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
+from tf_esgan.segmentation.train_config import SegNetDataConfig
 from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
 
@@ -87,8 +89,9 @@ def test_bad_file_stops_both_trainers_before_the_run_folder_exists(tmp_path, kin
                            log=lambda message: None)
     _one_line_naming(error, str(bad), what)
     with pytest.raises(DatasetError) as error:
-        train_segnet(SegNetTrainConfig(dataset_dir=str(data), crop_size=64, base_filters=4), tmp_path / "seg",
-                     verbose=0)
+        train_segnet(SegNetTrainConfig(data=SegNetDataConfig(dataset_dir=str(data), crop_size=64),
+                                       model=SegNetConfig(base_filters=4, dtype_policy=AUTO_DTYPE_POLICY)),
+                     tmp_path / "seg", verbose=0)
     _one_line_naming(error, str(bad), what)
     assert not (tmp_path / "gan").exists() and not (tmp_path / "seg").exists()
 
@@ -106,8 +109,9 @@ def test_many_bad_files_are_counted_and_the_first_named(tmp_path):
 def test_synthetic_set_of_a_segnet_s_run_is_checked(tmp_path):
     synthetic = _copy_sample(tmp_path / "synthetic")
     bad = _truncate(_first(synthetic, "images"))
-    config = SegNetTrainConfig(train_set="S", dataset_dir=str(sample_root()), synthetic_dir=str(synthetic),
-                               crop_size=64, base_filters=4)
+    config = SegNetTrainConfig(data=SegNetDataConfig(train_set="S", dataset_dir=str(sample_root()),
+                                                     synthetic_dir=str(synthetic), crop_size=64),
+                               model=SegNetConfig(base_filters=4, dtype_policy=AUTO_DTYPE_POLICY))
     with pytest.raises(DatasetError) as error:
         train_segnet(config, tmp_path / "seg", verbose=0)
     _one_line_naming(error, str(bad))
@@ -119,7 +123,8 @@ def test_crop_larger_than_the_images_names_the_flag_and_the_smallest_image(tmp_p
                                                  **{**TINY_GAN, "image_size": 512, "generator_depth": 9}))
     _one_line_naming(error, "--image_size=512", "images/", "(256x256, WxH)")
     with pytest.raises(ConfigError) as error:
-        train_segnet(SegNetTrainConfig(dataset_dir=str(sample_root()), crop_size=1024), tmp_path / "seg")
+        train_segnet(SegNetTrainConfig(data=SegNetDataConfig(dataset_dir=str(sample_root()), crop_size=1024)),
+                     tmp_path / "seg")
     _one_line_naming(error, "--crop_size=1024", "(256x256, WxH)")
     assert not (tmp_path / "gan").exists() and not (tmp_path / "seg").exists()
 
@@ -137,7 +142,8 @@ def test_unwritable_output_names_the_flag(tmp_path, monkeypatch):
     # Permission bits (which root ignores): the check asks os.access.
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(UnwritableFolderError, match="--model_dir=.*seg: cannot write there .permission denied"):
-        train_segnet(SegNetTrainConfig(dataset_dir=str(sample_root()), crop_size=64), tmp_path / "seg")
+        train_segnet(SegNetTrainConfig(data=SegNetDataConfig(dataset_dir=str(sample_root()), crop_size=64)),
+                     tmp_path / "seg")
     with pytest.raises(UnwritableFolderError, match="--out_dir"):
         evaluate_generator(EvaluationConfig(model="no/such/model", dataset_dir=str(sample_root()),
                                             out_dir=str(tmp_path / "eval")))
@@ -167,7 +173,8 @@ def test_evaluation_refuses_bad_data_and_the_wrong_kind_of_model(tmp_path):
         evaluate("no/such/model", tmp_path / "empty")
     assert not (tmp_path / "eval").exists()
 
-    segnet_run = _fake_run(tmp_path / "segrun", config_to_dict(SegNetTrainConfig(dataset_dir=str(data))))
+    segnet_run = _fake_run(tmp_path / "segrun", config_to_dict(SegNetTrainConfig(data=SegNetDataConfig(
+        dataset_dir=str(data)))))
     with pytest.raises(ModelLoadError) as error:
         evaluate(segnet_run, sample_root())
     _one_line_naming(error, f"{segnet_run}: this is an esgan-train-segnet run", "a generator is needed")
@@ -185,26 +192,28 @@ def test_evaluation_refuses_bad_data_and_the_wrong_kind_of_model(tmp_path):
 
 def test_configs_store_absolute_paths_and_old_relative_runs_still_resume(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    config = SegNetTrainConfig(train_set="S", dataset_dir="data", synthetic_dir="synth")
-    assert config.dataset_dir == str(tmp_path / "data") and config.synthetic_dir == str(tmp_path / "synth")
+    config = SegNetTrainConfig(data=SegNetDataConfig(train_set="S", dataset_dir="data", synthetic_dir="synth"))
+    assert (config.data.dataset_dir, config.data.synthetic_dir) == (str(tmp_path / "data"), str(tmp_path / "synth"))
     gan = TrainConfig(data=GanDataConfig(dataset_dir="data"), runtime=RuntimeConfig(model_dir="run"))
     assert gan.data.dataset_dir == str(tmp_path / "data") and gan.runtime.model_dir == str(tmp_path / "run")
     (tmp_path / "data").mkdir()
-    old = {**config_to_dict(config), "dataset_dir": "data", "synthetic_dir": "synth"}  # as written before
+    old = config_to_dict(config)
+    old["data"] = {**old["data"], "dataset_dir": "data", "synthetic_dir": "synth"}  # as written before
     _fake_run(tmp_path / "old", old)
-    paths = ("dataset_dir", "synthetic_dir")
+    paths = ("data.dataset_dir", "data.synthetic_dir")
     prepare_run_dir(tmp_path / "old", config, paths=paths)  # resumed from the folder it was started in
-    assert json.loads((tmp_path / "old" / "config.json").read_text())["dataset_dir"] == str(tmp_path / "data")
+    assert json.loads((tmp_path / "old" / "config.json").read_text())["data"]["dataset_dir"] == str(tmp_path / "data")
     (tmp_path / "old" / "config.json").write_text(json.dumps(old))
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    with pytest.raises(ConfigMismatchError, match="dataset_dir: the run's .*elsewhere/data no longer exists"):
-        prepare_run_dir(tmp_path / "old", SegNetTrainConfig(train_set="S", dataset_dir=str(tmp_path / "data"),
-                                                            synthetic_dir=str(tmp_path / "synth")), paths=paths)
+    with pytest.raises(ConfigMismatchError, match="data.dataset_dir: the run's .*elsewhere/data no longer exists"):
+        prepare_run_dir(tmp_path / "old", SegNetTrainConfig(data=SegNetDataConfig(
+            train_set="S", dataset_dir=str(tmp_path / "data"), synthetic_dir=str(tmp_path / "synth"))), paths=paths)
 
 
 def _tiny_segnet_run(folder: Path, dataset_dir: Path) -> Path:
-    run = _fake_run(folder, config_to_dict(SegNetTrainConfig(dataset_dir=str(dataset_dir), test_fraction=0.5)))
+    run = _fake_run(folder, config_to_dict(SegNetTrainConfig(data=SegNetDataConfig(dataset_dir=str(dataset_dir),
+                                                                                   test_fraction=0.5))))
     build_segnet(SegNetConfig(base_filters=2)).save(run / "segnet.keras")
     save_watershed_config(WatershedConfig(min_area=3), run / "watershed.json")
     return run
@@ -254,7 +263,8 @@ def test_cli_train_segnet_with_a_crop_larger_than_the_images(tmp_path):
 
 
 def test_cli_evaluate_with_a_segnet_run_as_model(tmp_path):
-    run = _fake_run(tmp_path / "segrun", config_to_dict(SegNetTrainConfig(dataset_dir=str(sample_root()))))
+    run = _fake_run(tmp_path / "segrun", config_to_dict(SegNetTrainConfig(data=SegNetDataConfig(
+        dataset_dir=str(sample_root())))))
     result = _command("evaluate", f"--model={run}", f"--dataset_dir={sample_root()}",
                       f"--out_dir={tmp_path / 'eval'}")
     _assert_one_error_line(result, "esgan-evaluate", f"{run}: this is an esgan-train-segnet run")

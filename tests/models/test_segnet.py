@@ -99,3 +99,12 @@ def test_save_load_round_trip(tiny_segnet, tmp_path):
 def test_bad_config_raises():
     with pytest.raises(ValueError, match="base_filters"):
         SegNetConfig(base_filters=0)
+    with pytest.raises(ValueError, match="dtype_policy"):
+        SegNetConfig(dtype_policy="float8")
+
+
+def test_auto_policy_is_the_recommended_one():
+    from tf_esgan.models.precision import recommended_dtype_policy
+
+    segnet = build_segnet(SegNetConfig(base_filters=1, dtype_policy="auto"))
+    assert segnet.get_layer("encoder1_1_conv").dtype_policy.name == recommended_dtype_policy()

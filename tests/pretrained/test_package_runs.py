@@ -18,6 +18,7 @@ from tf_esgan.runs.run_dir import prepare_run_dir
 from tf_esgan.runs.segnet_loading import save_watershed_config
 from tf_esgan.segmentation.postprocess import WatershedConfig
 from tf_esgan.segmentation.train import SegNetTrainConfig
+from tf_esgan.segmentation.train_config import SegNetDataConfig
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, RunCheckpoints
 
 from conftest import REPO, tiny_train_config
@@ -35,7 +36,8 @@ def _generator_run(folder):
 
 
 def _segnet_run(folder):
-    config = SegNetTrainConfig(dataset_dir="unused", base_filters=2, dtype_policy="float32")
+    config = SegNetTrainConfig(data=SegNetDataConfig(dataset_dir="unused"),
+                               model=SegNetConfig(base_filters=2, dtype_policy="float32"))
     prepare_run_dir(folder, config)
     segnet = build_segnet(SegNetConfig(base_filters=2))
     segnet.save(folder / "segnet.keras")

@@ -44,7 +44,10 @@ def test_gan_config_gets_the_budgets_network_and_split_seed(tmp_path):
     assert (config.trainer.seed, config.data.split_seed, config.model.image_size) == (3, 1, 256)
     assert (config.trainer.epochs, config.trainer.steps_per_epoch) == (10, 0)
     segnet = _segnet_config(run, budget, "R")
-    assert (segnet.seed, segnet.split_seed, segnet.data_split_seed) == (3, 1, 1)
+    assert (segnet.trainer.seed, segnet.data.split_seed, segnet.data_split_seed) == (3, 1, 1)
+    assert segnet.model == dataclasses.replace(budget.segnet_model, dtype_policy=segnet.model.dtype_policy)
+    assert (segnet.model.base_filters, segnet.data.crop_size, segnet.trainer.batch_size) == (32, 128, 8)
+    assert segnet.trainer == dataclasses.replace(budget.segnet_trainer, seed=3)
 
 
 def test_mean_colour_weights_every_pixel(tmp_path):
@@ -70,12 +73,14 @@ def test_flat_generate_writes_the_rounded_colour_on_every_tile():
 def test_segnet_trains_on_the_split_of_split_seed(datasets_dir):
     from tf_esgan.data.datasets import list_samples, split_samples_by_group
     from tf_esgan.segmentation.train import SegNetTrainConfig, _samples
+    from tf_esgan.segmentation.train_config import SegNetDataConfig, SegNetTrainerConfig
 
     tnbc = datasets_dir / "tnbc"
     by_seed = {seed: split_samples_by_group(list_samples(tnbc), test_fraction=0.3, seed=seed)[0] for seed in (0, 1)}
     assert by_seed[0] != by_seed[1]
     for split_seed, expected in ((None, by_seed[1]), (0, by_seed[0])):
-        config = SegNetTrainConfig(train_set="R", dataset_dir=str(tnbc), seed=1, split_seed=split_seed)
+        config = SegNetTrainConfig(data=SegNetDataConfig(train_set="R", dataset_dir=str(tnbc), split_seed=split_seed),
+                                   trainer=SegNetTrainerConfig(seed=1))
         assert _samples(config)[0] == expected
 
 
@@ -90,4 +95,11 @@ def test_a_budget_recorded_flat_reads_as_the_same_budget():
             "segnet_crop_size": 128, "segnet_batch_size": 8, "segnet_epochs": 24, "segnet_steps_per_epoch": 25,
             "segnet_tune_images": 16}  # as config.json of benchmarks/results/reproduce_tnbc_cpu records it
     assert budget_from_flat_dict(flat) == cpu
+    # The GAN's sections nested but SegNet's fields flat (as recorded in between), and today's.
+    gan_nested = {**{key: value for key, value in flat.items() if key.startswith("segnet_")},
+                  "network": config_to_dict(cpu.network), "gan_trainer": config_to_dict(cpu.gan_trainer),
+                  "variants": flat["variants"], "num_synthetic": 1000}
+    assert budget_from_flat_dict(gan_nested) == cpu
+    assert budget_from_flat_dict(config_to_dict(cpu)) == cpu
+    assert _nested_budget({"run": {}, "budget": gan_nested}) == {"run": {}, "budget": config_to_dict(cpu)}
     assert _nested_budget({"run": {}, "budget": flat}) == {"run": {}, "budget": config_to_dict(cpu)}

@@ -95,7 +95,7 @@ def test_held_out_split_is_the_base_seeds_for_every_seed(toy_run, small_tnbc):
             assert (gan["trainer"]["seed"], gan["data"]["split_seed"]) == (seed, config.seed), run
         for run in [folder / "segnet" / s for s in TRAINING_SETS]:
             run_config = json.loads((run / "config.json").read_text())
-            assert (run_config["seed"], run_config["split_seed"]) == (seed, config.seed), run
+            assert (run_config["trainer"]["seed"], run_config["data"]["split_seed"]) == (seed, config.seed), run
 
 
 def test_aggregated_csv_holds_each_seed_and_its_mean_and_sd(toy_run):

@@ -22,20 +22,25 @@ from tf_esgan.training import checkpoints
 
 REPO = Path(__file__).resolve().parents[2]
 # A global batch of 2 crops; 2 epochs of 2 steps with a checkpoint after every step.
-TINY = dict(train_set="R*", epochs=2, steps_per_epoch=2, batch_size=2, crop_size=64, base_filters=4,
-            dtype_policy="float32", test_fraction=0.25, tune_images=1, checkpoint_every_steps=1)
+TINY = {"data": dict(train_set="R*", crop_size=64, test_fraction=0.25),
+        "model": dict(base_filters=4, dtype_policy="float32"),
+        "trainer": dict(epochs=2, steps_per_epoch=2, batch_size=2, tune_images=1, checkpoint_every_steps=1)}
 # The two-worker comparison trains one step (see the tolerance below).
 ONE_STEP = dict(epochs=1, steps_per_epoch=1)
 WORKER = """
 import sys
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
-config = SegNetTrainConfig(dataset_dir=sys.argv[1], strategy="multi_worker", **{config!r})
+values = {config!r}
+values["data"]["dataset_dir"] = sys.argv[1]
+config = SegNetTrainConfig.from_json_dict({{**values, "runtime": {{"strategy": "multi_worker"}}}})
 train_segnet(config, sys.argv[2], verbose=2)
-""".format(config={**TINY, **ONE_STEP})
+""".format(config={**TINY, "trainer": {**TINY["trainer"], **ONE_STEP}})
 
 
-def _config(**changes):
-    return SegNetTrainConfig(dataset_dir=str(sample_root()), **{**TINY, **changes})
+def _config(**trainer_changes):
+    """TINY on the embedded samples; `trainer_changes` replace its trainer fields."""
+    return SegNetTrainConfig.from_json_dict({**TINY, "data": {**TINY["data"], "dataset_dir": str(sample_root())},
+                                             "trainer": {**TINY["trainer"], **trainer_changes}})
 
 
 def _weights(run):
@@ -100,7 +105,7 @@ def test_two_workers_train_like_one_process(tmp_path):
     # wrong data split or unreduced gradient would move most elements differently.
     distributed, expected = _weights(run), _weights(one_process)
     assert len(distributed) == len(expected) > 20
-    learning_rate = _config().learning_rate
+    learning_rate = _config().trainer.learning_rate
     for got, want in zip(distributed, expected):
         np.testing.assert_allclose(got, want, rtol=0, atol=2 * learning_rate * 1.01)
     close = sum(int(np.sum(np.abs(got - want) <= 1e-5)) for got, want in zip(distributed, expected))

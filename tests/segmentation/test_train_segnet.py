@@ -1,5 +1,6 @@
 """Tiny end-to-end SegNet training, resume, evaluation and the CLI, on 3 real TNBC images."""
 
+import dataclasses
 import json
 import math
 import os
@@ -13,11 +14,14 @@ import pytest
 import tensorflow as tf
 
 from tf_esgan.data.datasets import list_samples, slide_of, split_samples_by_group
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY
+from tf_esgan.models.segnet import SegNetConfig
 from tf_esgan.runs.run_dir import ConfigMismatchError
 from tf_esgan.segmentation.evaluate import evaluate_run, pad_to_multiple
 import tf_esgan.segmentation.loss  # noqa: F401  (registers SegNetLoss for load_model)
 from tf_esgan.segmentation.loss import segnet_loss
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
+from tf_esgan.segmentation.train_config import SegNetDataConfig, SegNetTrainerConfig
 
 _IDS = ("01_1", "01_2", "02_1")  # two slides: one for training, one for testing
 
@@ -33,8 +37,10 @@ def three_images(datasets_dir, tmp_path_factory):
 
 
 def _config(dataset_dir, epochs):
-    return SegNetTrainConfig(train_set="R*", dataset_dir=str(dataset_dir), epochs=epochs, steps_per_epoch=2,
-                             batch_size=2, crop_size=64, base_filters=4, test_fraction=0.5, tune_images=1)
+    return SegNetTrainConfig(
+        data=SegNetDataConfig(train_set="R*", dataset_dir=str(dataset_dir), crop_size=64, test_fraction=0.5),
+        model=SegNetConfig(base_filters=4, dtype_policy=AUTO_DTYPE_POLICY),
+        trainer=SegNetTrainerConfig(epochs=epochs, steps_per_epoch=2, batch_size=2, tune_images=1))
 
 
 def _checkpointed(model_dir, name):
@@ -65,7 +71,7 @@ def test_train_resume_evaluate_and_cli(three_images, tmp_path):
     assert _checkpointed(model_dir, "optimizer/_iterations") == 2
     first = keras.models.load_model(model_dir / "segnet.keras")
     assert int(first.optimizer.iterations) == 2
-    assert json.loads((model_dir / "config.json").read_text())["train_set"] == "R*"
+    assert json.loads((model_dir / "config.json").read_text())["data"]["train_set"] == "R*"
 
     # Resume to 2 epochs: continues from epoch 1 (2 more steps, not 4).
     train_segnet(_config(three_images, epochs=2), model_dir, verbose=0)
@@ -88,8 +94,9 @@ def test_train_resume_evaluate_and_cli(three_images, tmp_path):
             assert math.isfinite(value) and 0.0 <= value <= 1.0
     assert json.loads((model_dir / "eval_test.json").read_text())["mean_aji"] == report["mean_aji"]
 
-    with pytest.raises(ConfigMismatchError, match="learning_rate"):
-        train_segnet(SegNetTrainConfig(**{**_config(three_images, 2).__dict__, "learning_rate": 0.1}),
+    with pytest.raises(ConfigMismatchError, match="trainer.learning_rate"):
+        config = _config(three_images, 2)
+        train_segnet(dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, learning_rate=0.1)),
                      model_dir, verbose=0)
 
     # The CLI extends the finished run by one epoch.

@@ -6,7 +6,7 @@
 
 Rerunning the same command resumes from the last checkpoint (a larger --epochs extends a
 finished run); --strategy=mirrored|multi_worker trains on several devices or machines.
-Every field of `SegNetTrainConfig` is a flag of the same name (`--helpshort` lists them);
+Every leaf field of `SegNetTrainConfig` is a flag of the same name (`--helpshort` lists them);
 `--config=<run>/config.json` starts from a run's values. Then score it with
 esgan-evaluate-segnet --model=...
 """
@@ -21,7 +21,7 @@ from tf_esgan.segmentation.data import TRAIN_SETS
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
 from tf_esgan.training.gan_config import STRATEGIES
 
-# Every SegNetTrainConfig field is a flag of the same name (see config_flags).
+# Every SegNetTrainConfig leaf field is a flag of the same name (see config_flags).
 _CONFIG_FLAGS = define_config_flags(
     SegNetTrainConfig, choices={"train_set": list(TRAIN_SETS), "dtype_policy": [AUTO_DTYPE_POLICY, *DTYPE_POLICIES],
                                 "strategy": list(STRATEGIES)})
@@ -35,7 +35,7 @@ flags.mark_flags_as_required(["model_dir"])
 def main(argv: list[str]) -> int:
     del argv  # run_command refuses positional arguments
     config = config_from_flags(_CONFIG_FLAGS)
-    if not config.dataset_dir:
+    if not config.data.dataset_dir:
         fail("esgan-train-segnet", "--dataset_dir is required (the real dataset, canonical layout)")
     model_path = train_segnet(config, _MODEL_DIR.value, overwrite=_OVERWRITE.value,
                               verbose=2 if _QUIET.value else 1)

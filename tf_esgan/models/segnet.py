@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from tf_esgan.data.image_range import from_uint8_tensor
-from tf_esgan.models.precision import check_dtype_policy
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY, check_dtype_policy, resolve_dtype_policy
 
 #: Convs per block of the VGG16 encoder (and, mirrored, of the decoder).
 ENCODER_BLOCKS = (2, 2, 3, 3, 3)
@@ -48,7 +48,8 @@ class SegNetConfig:
       base_filters: width of the first block (64 in the paper); tests use 4.
       batch_norm_momentum: Keras BatchNormalization momentum.
       dtype_policy: Keras policy of the hidden layers ("float32", "mixed_bfloat16",
-        "mixed_float16"); input scaling and the output stay float32.
+        "mixed_float16", or "auto": the policy `precision.recommended_dtype_policy()` picks; a job
+        config resolves it when made); input scaling and the output stay float32.
     """
 
     base_filters: int = 64
@@ -56,7 +57,8 @@ class SegNetConfig:
     dtype_policy: str = "float32"
 
     def __post_init__(self) -> None:
-        check_dtype_policy(self.dtype_policy, "SegNetConfig")
+        if self.dtype_policy != AUTO_DTYPE_POLICY:
+            check_dtype_policy(self.dtype_policy, "SegNetConfig")
         if self.base_filters < 1:
             raise ValueError(f"SegNetConfig: `base_filters` must be >= 1, got {self.base_filters}")
 
@@ -152,6 +154,8 @@ def build_segnet(config: SegNetConfig = SegNetConfig(), *, name: str = "segnet")
       A Keras model: RGB [B, H, W, 3] in [0, 255] -> float32 [B, H, W, 2] in [0, 1]
       (nucleus probability, distance map).
     """
+    if config.dtype_policy == AUTO_DTYPE_POLICY:
+        config = dataclasses.replace(config, dtype_policy=resolve_dtype_policy(AUTO_DTYPE_POLICY, "SegNetConfig"))
     policy = config.dtype_policy
     widths = [config.base_filters * multiplier for multiplier in WIDTH_MULTIPLIERS]
     images = keras.Input(shape=(None, None, 3), name="image")

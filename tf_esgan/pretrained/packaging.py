@@ -26,7 +26,6 @@ from tf_esgan.data.image_io import read_image
 from tf_esgan.data.image_range import to_uint8
 from tf_esgan.io_utils import atomic_path
 from tf_esgan.models.inference import generate
-from tf_esgan.models.segnet import SegNetConfig
 from tf_esgan.models.variants import get_variant
 from tf_esgan.pretrained import registry
 from tf_esgan.pretrained.loading import generator_from_record, segnet_from_record
@@ -35,6 +34,7 @@ from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
 from tf_esgan.segmentation.evaluate import predict_maps
 from tf_esgan.segmentation.postprocess import WatershedConfig
+from tf_esgan.segmentation.train_config import SegNetTrainConfig
 from tf_esgan.training.gan_config import TrainConfig
 
 RUN_CONFIG_FILE = "config.json"
@@ -147,7 +147,7 @@ def package_segnet_run(run_dir: str | os.PathLike, *, name: str, card: dict | No
     run_dir = Path(run_dir)
     values = _run_config(run_dir, "esgan-train-segnet")
     segnet, watershed = load_segnet_and_watershed(run_dir)
-    config = SegNetConfig(base_filters=values["base_filters"], dtype_policy=values["dtype_policy"])
+    config = SegNetTrainConfig.from_json_dict(values).model
     source = {"run_dir": str(run_dir.resolve()), "training_config": values}
     return package_segnet(segnet, name=name, segnet_config=config, watershed=watershed, card=card,
                           source=source, directory=directory, weights_dtype=weights_dtype)

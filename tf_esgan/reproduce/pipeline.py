@@ -42,7 +42,8 @@ from tf_esgan.reproduce.report import write_seed_summary, write_tables_and_figur
 from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
 from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, load_watershed_config
 from tf_esgan.segmentation.evaluate import evaluate_samples, load_segmenter
-from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
+from tf_esgan.segmentation.train import train_segnet
+from tf_esgan.segmentation.train_config import SegNetDataConfig, SegNetTrainConfig
 from tf_esgan.synthesis import SynthesisConfig, synthesize
 from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
@@ -129,15 +130,15 @@ def _gan_config(config: ReproduceConfig, budget: Budget, variant: str) -> TrainC
                               verbose=1))  # a bar on a terminal only
 
 
-def _segnet_config(config: ReproduceConfig, budget: Budget, train_set: str):
-    return SegNetTrainConfig(train_set=train_set, dataset_dir=str(config.dataset_dir),
-                             synthetic_dir=str(Path(config.out_dir) / "synthetic"),
-                             epochs=budget.segnet_epochs, steps_per_epoch=budget.segnet_steps_per_epoch,
-                             batch_size=budget.segnet_batch_size, crop_size=budget.segnet_crop_size,
-                             base_filters=budget.segnet_base_filters, dtype_policy=budget.network.dtype_policy,
-                             seed=config.seed,
-                             split_seed=config.data_split_seed, test_fraction=config.test_fraction,
-                             tune_images=budget.segnet_tune_images)
+def _segnet_config(config: ReproduceConfig, budget: Budget, train_set: str) -> SegNetTrainConfig:
+    """`train_set`'s SegNetTrainConfig: the budget's SegNet and length, this seed, this run's split."""
+    return SegNetTrainConfig(
+        data=SegNetDataConfig(train_set=train_set, dataset_dir=str(config.dataset_dir),
+                              synthetic_dir=str(Path(config.out_dir) / "synthetic"),
+                              crop_size=budget.segnet_crop_size, test_fraction=config.test_fraction,
+                              split_seed=config.data_split_seed),
+        model=budget.segnet_model,
+        trainer=dataclasses.replace(budget.segnet_trainer, seed=config.seed))
 
 
 def _cached_json(path: Path, compute: Callable[[], dict]) -> dict:
@@ -185,9 +186,11 @@ def run_reproduction(config: ReproduceConfig, *, log: Callable[[str], None] = pr
 
 
 def _nested_budget(record: dict) -> dict:
-    """A reproduction's config.json with a budget recorded flat (before Budget held sections) nested."""
+    """A reproduction's config.json with a budget recorded flat (before Budget held sections) nested.
+
+    Also one whose budget held the GAN's sections but SegNet's fields flat."""
     budget = record.get("budget")
-    if isinstance(budget, dict) and "network" not in budget:
+    if isinstance(budget, dict) and "segnet_trainer" not in budget:
         return {**record, "budget": config_to_dict(budget_from_flat_dict(budget))}
     return record
 

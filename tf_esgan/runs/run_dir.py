@@ -70,8 +70,8 @@ def run_kind(folder: str | os.PathLike) -> str | None:
         return None
     if not isinstance(config, dict):
         return None
-    if "train_set" in config:  # SegNetTrainConfig
-        return SEGNET_RUN
+    if "train_set" in config or isinstance(config.get("data"), dict) and "train_set" in config["data"]:
+        return SEGNET_RUN  # SegNetTrainConfig (flat, older; or nested)
     if "variant" in config or isinstance(config.get("loss"), dict):  # TrainConfig (flat, older; or nested)
         return GAN_RUN
     return None

@@ -30,6 +30,7 @@ from tf_esgan.models.segnet import SIZE_MULTIPLE
 from tf_esgan.pretrained.registry import pretrained_name
 from tf_esgan.run_lock import run_lock
 from tf_esgan.segmentation.postprocess import WatershedConfig, watershed_instances
+from tf_esgan.segmentation.train_config import nest_json_dict
 from tf_esgan.runs.run_dir import GAN_RUN, run_kind
 # The run-folder file names and the watershed file format live with the loading code
 # (`runs.segnet_loading`); segmentation/train.py still names them as evaluate.*.
@@ -168,9 +169,10 @@ def _test_samples(model: str | os.PathLike, *, dataset_dir, split: str, test_dir
     run_config = _run_config(folder)
     segnet_file(model)
     source = Path(dataset_dir) if dataset_dir else _stored_dataset_dir(folder, run_config)
-    samples = evaluation_samples(source, split=split, test_fraction=run_config["test_fraction"],
-                                 seed=run_config["seed"] if run_config.get("split_seed") is None
-                                 else run_config["split_seed"])
+    data = run_config["data"]
+    samples = evaluation_samples(source, split=split, test_fraction=data["test_fraction"],
+                                 seed=run_config["trainer"]["seed"] if data.get("split_seed") is None
+                                 else data["split_seed"])
     return source, samples
 
 
@@ -182,7 +184,13 @@ def _run_config(folder: Path) -> dict:
         config = json.loads(path.read_text())
     except ValueError as error:
         raise ModelLoadError(f"{path}: unreadable run config ({error})") from None
-    missing = [key for key in ("dataset_dir", "test_fraction", "seed") if key not in config]
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}: not an esgan-train-segnet run config (a JSON object)")
+    # Nested sections; a flat config.json of an earlier version is sorted into them.
+    config = nest_json_dict(config)
+    wanted = (("data", "dataset_dir"), ("data", "test_fraction"), ("trainer", "seed"))
+    missing = [".".join(key) for key in wanted
+               if not isinstance(config.get(key[0]), dict) or key[1] not in config[key[0]]]
     if missing:
         raise ModelLoadError(f"{path}: not an esgan-train-segnet run config (no {', '.join(missing)})")
     return config
@@ -191,7 +199,7 @@ def _run_config(folder: Path) -> dict:
 def _stored_dataset_dir(folder: Path, run_config: dict) -> Path:
     """The run's dataset: absolute in new runs; relative (to the folder training was
     started from) in runs written before paths were stored absolute."""
-    stored = Path(run_config["dataset_dir"])
+    stored = Path(run_config["data"]["dataset_dir"])
     if not stored.is_dir():
         relative = "" if stored.is_absolute() else f" (a path relative to {Path.cwd()})"
         raise DatasetError(f"{folder / RUN_CONFIG_FILE}: dataset_dir {stored}{relative} does not exist: "

@@ -2,7 +2,8 @@
 
 SegNet trains on the GAN's loop (`training.loop`), not `keras.Model.fit`, which cannot
 run under MultiWorkerMirroredStrategy (keras-team/keras#20585). `<model_dir>` after a run:
-  config.json      the `SegNetTrainConfig` (checked on every restart).
+  config.json      the `SegNetTrainConfig`, nested (see `train_config`; checked on every restart,
+                   a flat one of an earlier version is rewritten nested).
   checkpoints/     ckpt-<step>.*: SegNet, its Adam state, step, epoch and the position in
                    the epoch (after every epoch and every `checkpoint_every_steps` steps).
   logs/            TensorBoard: loss/loss, learning_rate/segnet, speed per step; hparams.
@@ -23,7 +24,6 @@ device with the same global batch, up to the order of floating-point sums.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -38,115 +38,38 @@ import tensorflow as tf
 from tf_esgan.console import fit_verbosity
 from tf_esgan.data.datasets import check_samples, list_samples, load_pair, split_samples_by_group
 from tf_esgan.io_utils import ensure_writable_dir
-from tf_esgan.models.precision import model_uses_float16, resolve_dtype_policy, with_loss_scaling
-from tf_esgan.models.segnet import SegNetConfig, build_segnet
+from tf_esgan.models.precision import model_uses_float16, with_loss_scaling
+from tf_esgan.models.segnet import build_segnet
 from tf_esgan.run_lock import run_lock
 from tf_esgan.segmentation import evaluate
-from tf_esgan.segmentation.data import (TRAIN_SETS, SegmentationDataConfig, make_segmentation_dataset,
-                                        training_samples)
+from tf_esgan.segmentation.data import SegmentationDataConfig, make_segmentation_dataset, training_samples
 from tf_esgan.segmentation.loss import SegNetLoss, segnet_loss
 from tf_esgan.segmentation.postprocess import TuningGrid, tune_watershed
 from tf_esgan.training import distributed, loop, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, CheckpointError
-from tf_esgan.training.gan_config import STRATEGIES
-from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir, resolved_path
+from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
 from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, save_watershed_config
+from tf_esgan.segmentation.train_config import (PATH_FIELDS, RESUMABLE_CHANGES, SegNetTrainConfig,
+                                                nested_json_dict)
 
-# Fields that may change between restarts of one run: they do not change what a
-# checkpoint means (and config.json files of the fit-era trainer lack the last three).
-RESUMABLE_CHANGES = ("epochs", "strategy", "checkpoint_every_steps", "keep_checkpoints")
 # What the earlier, `fit`-based trainer resumed from.
 FIT_ERA_STATE = "checkpoint.json"
 FIT_ERA_CHECKPOINTS = "checkpoint-*.keras"
 LOSS_NAME = "loss"
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SegNetTrainConfig:
-    """One SegNet training run.
-
-    Attributes:
-      train_set: "R", "R*", "S" or "S*" (see `segmentation.data`).
-      dataset_dir: real dataset (canonical layout); its slide-grouped train split is R.
-      synthetic_dir: synthetic pairs (canonical layout), needed by S and S*.
-        Both are stored absolute (resolved when the config is made), so the run's
-        evaluation finds them from any folder.
-      epochs: total epochs (an extended rerun continues to the new total).
-      steps_per_epoch: batches per epoch; 0 = ceil(training images / batch_size).
-      batch_size, crop_size: training batches of crop_size^2 crops.
-      learning_rate: Adam step size.
-      distance_weight: weight of the distance-map term of the loss.
-      base_filters: SegNet width (64 in the paper).
-      dtype_policy: "auto" (resolved when the config is made, as for the GAN: mixed_bfloat16
-        on a bf16 CPU, mixed_float16 on a GPU, float32 otherwise) or a Keras policy name.
-      seed: data order, augmentation and initial weights (and the split, see split_seed).
-      split_seed: seed of the slide-grouped split; None = `seed`. Runs of several seeds
-        on one held-out split set this.
-      test_fraction: fraction of the slides held out for testing.
-      tune_images: training images used to tune the watershed thresholds.
-      strategy: "default" (one device), "mirrored" (local devices) or "multi_worker"
-        (TF_CONFIG cluster), as for the GAN; `batch_size` is the global batch.
-      checkpoint_every_steps: also checkpoint every this many steps (0 = once per epoch).
-      keep_checkpoints: checkpoints kept (older ones are deleted).
-    """
-
-    train_set: str = "R"
-    dataset_dir: str = ""
-    synthetic_dir: str = ""
-    epochs: int = 50
-    steps_per_epoch: int = 0
-    batch_size: int = 4
-    crop_size: int = 256
-    learning_rate: float = 1e-3
-    distance_weight: float = 1.0
-    base_filters: int = 64
-    dtype_policy: str = "auto"
-    seed: int = 0
-    split_seed: int | None = None
-    test_fraction: float = 0.3
-    tune_images: int = 16
-    strategy: str = "default"
-    checkpoint_every_steps: int = 0
-    keep_checkpoints: int = 3
-
-    def __post_init__(self) -> None:
-        # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
-        object.__setattr__(self, "dtype_policy", resolve_dtype_policy(self.dtype_policy, "SegNetTrainConfig"))
-        if self.train_set not in TRAIN_SETS:
-            raise ValueError(f"SegNetTrainConfig: `train_set` must be one of {TRAIN_SETS}, got {self.train_set!r}")
-        if not self.dataset_dir:
-            raise ValueError("SegNetTrainConfig: `dataset_dir` is required (the real dataset)")
-        if self.train_set in ("S", "S*") and not self.synthetic_dir:
-            raise ValueError(f"SegNetTrainConfig: train_set {self.train_set!r} needs `synthetic_dir`")
-        object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
-        object.__setattr__(self, "synthetic_dir", resolved_path(self.synthetic_dir))
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"SegNetTrainConfig: `strategy` must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.checkpoint_every_steps < 0:
-            raise ValueError(f"SegNetTrainConfig: `checkpoint_every_steps` must be >= 0, "
-                             f"got {self.checkpoint_every_steps}")
-        for name in ("epochs", "batch_size", "crop_size", "tune_images", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"SegNetTrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
-        if self.crop_size % 32:
-            raise ValueError(f"SegNetTrainConfig: `crop_size` must be a multiple of 32, got {self.crop_size}")
-
-    @property
-    def data_split_seed(self) -> int:
-        return self.seed if self.split_seed is None else self.split_seed
-
-
 def _samples(config: SegNetTrainConfig):
     """(training samples, augment), every file checked (a bad one inside tf.data would abort)."""
-    real = list_samples(config.dataset_dir)
-    check_samples(real, source=config.dataset_dir)  # the held-out slides too: evaluation reads them
-    real_train, _ = split_samples_by_group(real, test_fraction=config.test_fraction, seed=config.data_split_seed)
-    synthetic = list_samples(config.synthetic_dir) if config.train_set in ("S", "S*") else []
+    data = config.data
+    real = list_samples(data.dataset_dir)
+    check_samples(real, source=data.dataset_dir)  # the held-out slides too: evaluation reads them
+    real_train, _ = split_samples_by_group(real, test_fraction=data.test_fraction, seed=config.data_split_seed)
+    synthetic = list_samples(data.synthetic_dir) if data.train_set in ("S", "S*") else []
     if synthetic:
-        check_samples(synthetic, source=config.synthetic_dir, crop_size=config.crop_size)
-    if config.train_set != "S":  # only the sizes are new here: the real set is small
-        check_samples(real_train, source=config.dataset_dir, crop_size=config.crop_size)
-    return training_samples(config.train_set, real_train=real_train, synthetic=synthetic)
+        check_samples(synthetic, source=data.synthetic_dir, crop_size=data.crop_size)
+    if data.train_set != "S":  # only the sizes are new here: the real set is small
+        check_samples(real_train, source=data.dataset_dir, crop_size=data.crop_size)
+    return training_samples(data.train_set, real_train=real_train, synthetic=synthetic)
 
 
 def _save_model(model: keras.Model, path: Path) -> None:
@@ -166,13 +89,13 @@ def _synchronize_batch_norm(model: keras.Model, synchronized: bool) -> None:
 def _build_model(config: SegNetTrainConfig, strategy: tf.distribute.Strategy) -> keras.Model:
     """SegNet compiled with Adam (loss-scaled if it computes in float16), optimizer built."""
     with strategy.scope():
-        keras.utils.set_random_seed(config.seed)
-        model = build_segnet(SegNetConfig(base_filters=config.base_filters, dtype_policy=config.dtype_policy))
-        optimizer = keras.optimizers.Adam(config.learning_rate)
+        keras.utils.set_random_seed(config.trainer.seed)
+        model = build_segnet(config.model)
+        optimizer = keras.optimizers.Adam(config.trainer.learning_rate)
         if model_uses_float16(model):
             optimizer = with_loss_scaling(optimizer)
         # Compiled so that segnet.keras carries the loss and the optimizer state, as before.
-        model.compile(optimizer=optimizer, loss=SegNetLoss(distance_weight=config.distance_weight))
+        model.compile(optimizer=optimizer, loss=SegNetLoss(distance_weight=config.loss.distance_weight))
         model.optimizer.build(model.trainable_variables)
     _synchronize_batch_norm(model, strategy.num_replicas_in_sync > 1)
     return model
@@ -190,8 +113,8 @@ def segnet_replica_step(model: keras.Model, config: SegNetTrainConfig) -> Callab
         images, targets = batch
         with tf.GradientTape() as tape:
             outputs = model(images, training=True)
-            per_example = segnet_loss(targets, outputs, config.distance_weight)
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=config.batch_size)
+            per_example = segnet_loss(targets, outputs, config.loss.distance_weight)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=config.trainer.batch_size)
             scaled = optimizer.scale_loss(loss)
         variables = model.trainable_variables
         optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
@@ -202,8 +125,8 @@ def segnet_replica_step(model: keras.Model, config: SegNetTrainConfig) -> Callab
 
 def _segnet_task(model: keras.Model, config: SegNetTrainConfig, samples, augment: bool,
                  steps_per_epoch: int) -> loop.TrainingTask:
-    data_config = SegmentationDataConfig(crop_size=config.crop_size, batch_size=config.batch_size,
-                                         augment=augment, seed=config.seed)
+    data_config = SegmentationDataConfig(crop_size=config.data.crop_size, batch_size=config.trainer.batch_size,
+                                         augment=augment, seed=config.trainer.seed)
 
     def epoch_batches(epoch: int, done: int) -> tf.data.Dataset:
         # One endless stream for the whole run: epoch e is its batches [e * steps, (e + 1) * steps).
@@ -219,8 +142,8 @@ def _segnet_task(model: keras.Model, config: SegNetTrainConfig, samples, augment
 def _prepare_folder(folder: Path, config: SegNetTrainConfig, *, overwrite: bool, chief: bool) -> None:
     if not chief:
         return
-    prepare_run_dir(folder, config, overwrite=overwrite, ignore=RESUMABLE_CHANGES,
-                    paths=("dataset_dir", "synthetic_dir"))
+    prepare_run_dir(folder, config, overwrite=overwrite, ignore=RESUMABLE_CHANGES, paths=PATH_FIELDS,
+                    upgrade=nested_json_dict)
     if overwrite:  # start over: forget the earlier run's checkpoints and logs
         shutil.rmtree(folder / CHECKPOINT_DIR, ignore_errors=True)
         shutil.rmtree(folder / summaries.LOG_DIR, ignore_errors=True)
@@ -242,10 +165,10 @@ def _fit_era_run_finished(folder: Path, config: SegNetTrainConfig) -> bool:
         epoch = int(json.loads(path.read_text())["epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         epoch = -1
-    if epoch >= config.epochs and all((folder / name).exists()
+    if epoch >= config.trainer.epochs and all((folder / name).exists()
                                       for name in (MODEL_FILE, WATERSHED_FILE)):
         return True
-    raise CheckpointError(f"{path}: a run of an earlier version (epoch {epoch} of {config.epochs}, Keras fit "
+    raise CheckpointError(f"{path}: a run of an earlier version (epoch {epoch} of {config.trainer.epochs}, Keras fit "
                           "checkpoints), which cannot be resumed; pass --overwrite to train it again from "
                           "scratch (its segnet.keras still evaluates as it is)")
 
@@ -274,18 +197,19 @@ def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
       NonFiniteLossError: the loss became NaN/inf (the last good checkpoint is kept).
     """
     # MultiWorkerMirroredStrategy must exist before other TF ops run in the process.
-    strategy = distributed.make_strategy(config.strategy)
+    trainer = config.trainer
+    strategy = distributed.make_strategy(config.runtime.strategy)
     chief = distributed.is_chief(strategy)
-    loop.check_strategy(strategy, config.strategy, batch_size=config.batch_size, max_train_seconds=0)
+    loop.check_strategy(strategy, config.runtime.strategy, batch_size=trainer.batch_size, max_train_seconds=0)
     samples, augment = _samples(config)  # before the run folder is made
     folder = Path(model_dir)
     if chief:
         ensure_writable_dir(model_dir, "--model_dir")
     say = (lambda message: print(message, flush=True)) if verbose and chief else (lambda message: None)
-    steps = config.steps_per_epoch or math.ceil(len(samples) / config.batch_size)
-    settings = loop.LoopSettings(epochs=config.epochs, steps_per_epoch=steps,
-                                 checkpoint_every_steps=config.checkpoint_every_steps,
-                                 keep_checkpoints=config.keep_checkpoints,
+    steps = trainer.steps_per_epoch or math.ceil(len(samples) / trainer.batch_size)
+    settings = loop.LoopSettings(epochs=trainer.epochs, steps_per_epoch=steps,
+                                 checkpoint_every_steps=trainer.checkpoint_every_steps,
+                                 keep_checkpoints=trainer.keep_checkpoints,
                                  verbose=fit_verbosity(verbose == 1) if verbose else 0)
     final_path = folder / MODEL_FILE
     # One writer per run folder; the other workers write only temporary folders.
@@ -309,9 +233,9 @@ def _finish(model: keras.Model, folder: Path, samples, config: SegNetTrainConfig
     if trained or not (folder / MODEL_FILE).exists():
         _save_model(model, folder / MODEL_FILE)
     if trained or not (folder / WATERSHED_FILE).exists():
-        tuned, score = _tune(model, samples, config.tune_images)
+        tuned, score = _tune(model, samples, config.trainer.tune_images)
         save_watershed_config(tuned, folder / WATERSHED_FILE)
-        say(f"watershed tuned on {min(config.tune_images, len(samples))} training images: "
+        say(f"watershed tuned on {min(config.trainer.tune_images, len(samples))} training images: "
             f"{tuned} (mean AJI {score:.4f})")
 
 

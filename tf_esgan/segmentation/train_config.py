@@ -1,0 +1,217 @@
+"""Configuration of one SegNet training run (every `esgan-train-segnet` flag value).
+
+    SegNetTrainConfig
+      data:    SegNetDataConfig     train_set, dataset_dir, synthetic_dir, crop_size, test_fraction, split_seed
+      model:   SegNetConfig         base_filters, batch_norm_momentum, dtype_policy
+      loss:    SegNetLossConfig     distance_weight
+      trainer: SegNetTrainerConfig  epochs, steps_per_epoch, batch_size, learning_rate, seed, tune_images,
+                                    checkpoints
+      runtime: SegNetRuntimeConfig  strategy
+
+config.json holds this nesting. Runs written before it hold one flat dict of the leaf
+fields; `SegNetTrainConfig.from_json_dict` reads both, `nested_json_dict` converts a flat
+one (so a run folder of either kind resumes, see `runs/run_dir.prepare_run_dir`) and
+`nest_json_dict` sorts one into sections without checking it (evaluation reads only a few).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Mapping
+
+from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
+from tf_esgan.models.segnet import SegNetConfig
+from tf_esgan.runs.run_dir import config_to_dict, resolved_path
+from tf_esgan.segmentation.data import TRAIN_SETS
+from tf_esgan.training.gan_config import STRATEGIES
+
+# Fields (dotted paths) that may change between restarts of one run: they do not change what
+# a checkpoint means (and config.json files of the fit-era trainer lack the last three).
+RESUMABLE_CHANGES = ("trainer.epochs", "runtime.strategy", "trainer.checkpoint_every_steps",
+                     "trainer.keep_checkpoints")
+# Fields holding paths (compared resolved on resume).
+PATH_FIELDS = ("data.dataset_dir", "data.synthetic_dir")
+# Values of fields that flat config.json files predate: the Keras BatchNormalization momentum
+# SegNet was always built with.
+LEGACY_DEFAULTS = {"batch_norm_momentum": 0.99}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SegNetDataConfig:
+    """The training set of a SegNet run and the real dataset's slide-grouped split.
+
+    Attributes:
+      train_set: "R", "R*", "S" or "S*" (see `segmentation.data`).
+      dataset_dir: real dataset (canonical layout); its slide-grouped train split is R. Stored absolute.
+      synthetic_dir: synthetic pairs (canonical layout), needed by S and S*. Stored absolute.
+      crop_size: side of the square training crops (a multiple of 32).
+      test_fraction: fraction of the slides held out for testing.
+      split_seed: seed of the slide-grouped split; None = the trainer's `seed` (several seeds, one split).
+    """
+
+    train_set: str = "R"
+    dataset_dir: str = ""
+    synthetic_dir: str = ""
+    crop_size: int = 256
+    test_fraction: float = 0.3
+    split_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.train_set not in TRAIN_SETS:
+            raise ValueError(f"SegNetTrainConfig: `train_set` must be one of {TRAIN_SETS}, got {self.train_set!r}")
+        if not self.dataset_dir:
+            raise ValueError("SegNetTrainConfig: `dataset_dir` is required (the real dataset)")
+        if self.train_set in ("S", "S*") and not self.synthetic_dir:
+            raise ValueError(f"SegNetTrainConfig: train_set {self.train_set!r} needs `synthetic_dir`")
+        # Absolute, so the run's evaluation finds them from any folder.
+        object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
+        object.__setattr__(self, "synthetic_dir", resolved_path(self.synthetic_dir))
+        if self.crop_size < 1:
+            raise ValueError(f"SegNetTrainConfig: `crop_size` must be >= 1, got {self.crop_size}")
+        if self.crop_size % 32:
+            raise ValueError(f"SegNetTrainConfig: `crop_size` must be a multiple of 32, got {self.crop_size}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SegNetLossConfig:
+    """Weights of SegNet's loss (`segmentation.loss.segnet_loss`).
+
+    Attributes:
+      distance_weight: weight of the distance-map term of the loss.
+    """
+
+    distance_weight: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SegNetTrainerConfig:
+    """How long and how SegNet trains, and how its watershed is tuned.
+
+    Attributes:
+      epochs: total epochs (an extended rerun continues to the new total).
+      steps_per_epoch: batches per epoch; 0 = ceil(training images / batch_size).
+      batch_size: global batch of crops, split evenly over the replicas.
+      learning_rate: Adam step size.
+      seed: data order, augmentation and initial weights (and the split, unless split_seed is set).
+      tune_images: training images used to tune the watershed thresholds.
+      checkpoint_every_steps: also checkpoint every this many steps (0 = once per epoch).
+      keep_checkpoints: checkpoints kept (older ones are deleted).
+    """
+
+    epochs: int = 50
+    steps_per_epoch: int = 0
+    batch_size: int = 4
+    learning_rate: float = 1e-3
+    seed: int = 0
+    tune_images: int = 16
+    checkpoint_every_steps: int = 0
+    keep_checkpoints: int = 3
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_every_steps < 0:
+            raise ValueError(f"SegNetTrainConfig: `checkpoint_every_steps` must be >= 0, "
+                             f"got {self.checkpoint_every_steps}")
+        for name in ("epochs", "batch_size", "tune_images", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"SegNetTrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SegNetRuntimeConfig:
+    """On what a SegNet run executes (it does not change what a checkpoint means).
+
+    Attributes:
+      strategy: "default" (one device), "mirrored" (local devices) or "multi_worker" (TF_CONFIG
+        cluster), as for the GAN; the trainer's `batch_size` is the global batch.
+    """
+
+    strategy: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"SegNetTrainConfig: `strategy` must be one of {STRATEGIES}, got {self.strategy!r}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SegNetTrainConfig:
+    """One run of `esgan-train-segnet`.
+
+    Attributes:
+      data: the training set and the real dataset's split (SegNetDataConfig).
+      model: SegNet's size and precision (SegNetConfig); `dtype_policy` defaults to "auto", resolved
+        when the config is made (as for the GAN: mixed_bfloat16 on a bf16 CPU, mixed_float16 on a
+        GPU, float32 otherwise); config.json records the resolved policy.
+      loss: the loss weights (SegNetLossConfig).
+      trainer: epochs, batches, optimizer, seed, watershed tuning, checkpoints (SegNetTrainerConfig).
+      runtime: devices (SegNetRuntimeConfig).
+    """
+
+    data: SegNetDataConfig
+    model: SegNetConfig = dataclasses.field(
+        default_factory=functools.partial(SegNetConfig, dtype_policy=AUTO_DTYPE_POLICY))
+    loss: SegNetLossConfig = dataclasses.field(default_factory=SegNetLossConfig)
+    trainer: SegNetTrainerConfig = dataclasses.field(default_factory=SegNetTrainerConfig)
+    runtime: SegNetRuntimeConfig = dataclasses.field(default_factory=SegNetRuntimeConfig)
+
+    def __post_init__(self) -> None:
+        # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
+        policy = resolve_dtype_policy(self.model.dtype_policy, "SegNetTrainConfig")
+        if policy != self.model.dtype_policy:
+            object.__setattr__(self, "model", dataclasses.replace(self.model, dtype_policy=policy))
+
+    @classmethod
+    def from_json_dict(cls, values: Mapping) -> "SegNetTrainConfig":
+        """A config.json's SegNetTrainConfig, nested or flat (written before the nesting).
+
+        Unknown keys are ignored; fields a flat file predates get the values they meant then
+        (LEGACY_DEFAULTS).
+        """
+        nested = nest_json_dict(values)
+        sections = {}
+        for field in dataclasses.fields(cls):
+            section = nested.get(field.name)
+            if isinstance(section, Mapping):
+                known = {item.name for item in dataclasses.fields(_SECTION_CLASSES[field.name])}
+                sections[field.name] = _SECTION_CLASSES[field.name](
+                    **{key: value for key, value in section.items() if key in known})
+        return cls(**sections)
+
+    @property
+    def data_split_seed(self) -> int:
+        return self.trainer.seed if self.data.split_seed is None else self.data.split_seed
+
+
+_SECTION_CLASSES = {"data": SegNetDataConfig, "model": SegNetConfig, "loss": SegNetLossConfig,
+                    "trainer": SegNetTrainerConfig, "runtime": SegNetRuntimeConfig}
+
+
+def is_flat_json_dict(values: Mapping) -> bool:
+    """True for a config.json written before the nesting (its leaf fields at the top level)."""
+    return not isinstance(values.get("data"), Mapping)
+
+
+def nest_json_dict(values: Mapping) -> dict:
+    """config.json's values sorted into SegNetTrainConfig's sections, unchecked; a nested one is returned as is.
+
+    A flat (older) dict gets LEGACY_DEFAULTS for the fields it predates; unknown keys are dropped.
+    """
+    if not is_flat_json_dict(values):
+        return dict(values)
+    flat = {**LEGACY_DEFAULTS, **values}
+    nested = {}
+    for section, kind in _SECTION_CLASSES.items():
+        names = {field.name for field in dataclasses.fields(kind)}
+        nested[section] = {key: value for key, value in flat.items() if key in names}
+    return nested
+
+
+def nested_json_dict(values: Mapping) -> dict:
+    """config.json's values in the nested layout; a flat (older) one is read and converted.
+
+    Raises:
+      ValueError, TypeError: a flat dict that is no valid SegNetTrainConfig.
+    """
+    if not is_flat_json_dict(values):
+        return dict(values)
+    return config_to_dict(SegNetTrainConfig.from_json_dict(values))
