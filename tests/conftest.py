@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +141,20 @@ def flat_train_config_json(config: TrainConfig) -> dict:
     for section in config_to_dict(config).values():
         flat.update(section)
     return {name: flat[name] for name in FLAT_TRAIN_CONFIG_FIELDS}
+
+
+def free_local_ports(count: int) -> list[int]:
+    """`count` TCP ports on 127.0.0.1 that were free a moment ago (for TF_CONFIG clusters)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+@pytest.fixture
+def free_ports():
+    """The `free_local_ports` function (a fixture, since tests/ is not a package)."""
+    return free_local_ports

@@ -5,7 +5,6 @@ run folder of the fit-era trainer is not resumed."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -64,17 +63,7 @@ def uninterrupted_weights(tmp_path_factory):
     return _weights(run)
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-def test_two_workers_train_like_one_process(tmp_path):
+def test_two_workers_train_like_one_process(tmp_path, free_ports):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     run = tmp_path / "run"
     workers = []

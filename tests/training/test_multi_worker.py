@@ -3,7 +3,6 @@ with identical weights; only the chief writes checkpoints and summaries."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,17 +28,7 @@ np.savez(sys.argv[3], step=result.step, *weights)
 """
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-def test_two_workers_end_with_identical_weights(tmp_path):
+def test_two_workers_end_with_identical_weights(tmp_path, free_ports):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     run = tmp_path / "run"
     workers = []

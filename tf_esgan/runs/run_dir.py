@@ -14,7 +14,7 @@ import enum
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from tf_esgan.errors import UserError
 from tf_esgan.io_utils import atomic_path
@@ -167,3 +167,26 @@ def prepare_run_dir(model_dir: str | os.PathLike, config: Any, *, overwrite: boo
     with atomic_path(path) as temporary:
         temporary.write_text(json.dumps(wanted, indent=2, sort_keys=True) + "\n")
     return folder
+
+
+def nest_flat_dict(values: Mapping, sections: Mapping[str, type], legacy_defaults: Mapping) -> dict:
+    """A flat config.json dict (written before configs were nested) sorted into `sections`.
+
+    Each leaf key goes to the section dataclass that has a field of that name; fields the
+    file predates get `legacy_defaults` (the values they meant then); unknown keys drop.
+    """
+    flat = {**legacy_defaults, **values}
+    return {section: {key: value for key, value in flat.items()
+                      if key in {field.name for field in dataclasses.fields(kind)}}
+            for section, kind in sections.items()}
+
+
+def sections_from_dict(nested: Mapping, sections: Mapping[str, type]) -> dict:
+    """Section name -> section dataclass built from a nested config.json dict (unknown keys ignored)."""
+    built = {}
+    for name, kind in sections.items():
+        values = nested.get(name)
+        if isinstance(values, Mapping):
+            known = {field.name for field in dataclasses.fields(kind)}
+            built[name] = kind(**{key: value for key, value in values.items() if key in known})
+    return built

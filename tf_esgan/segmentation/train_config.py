@@ -22,7 +22,7 @@ from typing import Mapping
 
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
 from tf_esgan.models.segnet import SegNetConfig
-from tf_esgan.runs.run_dir import config_to_dict, resolved_path
+from tf_esgan.runs.run_dir import config_to_dict, nest_flat_dict, resolved_path, sections_from_dict
 from tf_esgan.segmentation.data import TRAIN_SETS
 from tf_esgan.training.gan_config import STRATEGIES
 
@@ -167,15 +167,7 @@ class SegNetTrainConfig:
         Unknown keys are ignored; fields a flat file predates get the values they meant then
         (LEGACY_DEFAULTS).
         """
-        nested = nest_json_dict(values)
-        sections = {}
-        for field in dataclasses.fields(cls):
-            section = nested.get(field.name)
-            if isinstance(section, Mapping):
-                known = {item.name for item in dataclasses.fields(_SECTION_CLASSES[field.name])}
-                sections[field.name] = _SECTION_CLASSES[field.name](
-                    **{key: value for key, value in section.items() if key in known})
-        return cls(**sections)
+        return cls(**sections_from_dict(nest_json_dict(values), _SECTION_CLASSES))
 
     @property
     def data_split_seed(self) -> int:
@@ -198,12 +190,7 @@ def nest_json_dict(values: Mapping) -> dict:
     """
     if not is_flat_json_dict(values):
         return dict(values)
-    flat = {**LEGACY_DEFAULTS, **values}
-    nested = {}
-    for section, kind in _SECTION_CLASSES.items():
-        names = {field.name for field in dataclasses.fields(kind)}
-        nested[section] = {key: value for key, value in flat.items() if key in names}
-    return nested
+    return nest_flat_dict(values, _SECTION_CLASSES, LEGACY_DEFAULTS)
 
 
 def nested_json_dict(values: Mapping) -> dict:

@@ -22,7 +22,7 @@ from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.networks import NetworkConfig, generator_config
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
 from tf_esgan.models.variants import get_variant
-from tf_esgan.runs.run_dir import config_to_dict, resolved_path
+from tf_esgan.runs.run_dir import config_to_dict, nest_flat_dict, resolved_path, sections_from_dict
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 DEFAULT_VARIANT = "enhanced"
@@ -162,15 +162,9 @@ class TrainConfig:
         Unknown keys are ignored; fields a flat file predates get the values they meant then
         (LEGACY_DEFAULTS).
         """
-        nested = _nest_flat(values) if is_flat_json_dict(values) else values
-        sections = {}
-        for field in dataclasses.fields(cls):
-            section = nested.get(field.name)
-            if isinstance(section, Mapping):
-                known = {item.name for item in dataclasses.fields(_SECTION_CLASSES[field.name])}
-                sections[field.name] = _SECTION_CLASSES[field.name](
-                    **{key: value for key, value in section.items() if key in known})
-        return cls(**sections)
+        nested = (nest_flat_dict(values, _SECTION_CLASSES, LEGACY_DEFAULTS) if is_flat_json_dict(values)
+                  else values)
+        return cls(**sections_from_dict(nested, _SECTION_CLASSES))
 
     @property
     def variant(self) -> str:
@@ -192,16 +186,6 @@ _SECTION_CLASSES = {"data": GanDataConfig, "model": NetworkConfig, "loss": GanLo
 def is_flat_json_dict(values: Mapping) -> bool:
     """True for a config.json written before the nesting (its leaf fields at the top level)."""
     return "variant" in values and not isinstance(values.get("loss"), Mapping)
-
-
-def _nest_flat(values: Mapping) -> dict:
-    """A flat config.json dict sorted into TrainConfig's sections (LEGACY_DEFAULTS filled in)."""
-    flat = {**LEGACY_DEFAULTS, **values}
-    nested = {}
-    for section, kind in _SECTION_CLASSES.items():
-        names = {field.name for field in dataclasses.fields(kind)}
-        nested[section] = {key: value for key, value in flat.items() if key in names}
-    return nested
 
 
 def nested_json_dict(values: Mapping) -> dict:
