@@ -31,12 +31,15 @@ from tf_esgan.errors import ConfigError
 
 __all__ = ["DatasetError", "Sample", "list_samples", "split_samples", "split_samples_by_group",
            "slide_of", "read_image", "read_mask", "load_pair", "check_pair", "check_samples",
-           "validate", "sample_root"]
+           "validate", "sample_root", "DEFAULT_TEST_FRACTION"]
 
 IMAGES_DIR = "images"
 MASKS_DIR = "masks"
 _SUFFIX = ".png"
 LISTED_PROBLEMS = 5  # files named in a one-line error; the count says how many more
+# Share of the slides every job holds out by default (GAN, SegNet, reproduction): with
+# the same seed they all hold out the same slides (TNBC's 7 slides: 2 held out).
+DEFAULT_TEST_FRACTION = 0.3
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -29,7 +29,7 @@ from typing import Callable
 
 import keras
 
-from tf_esgan.data.datasets import Sample, list_samples, split_samples_by_group
+from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION, Sample, list_samples, split_samples_by_group
 from tf_esgan.data.masks import PRESETS
 from tf_esgan.errors import ConfigError
 from tf_esgan.evaluation.image_quality_table import evaluate_image_quality
@@ -78,7 +78,7 @@ class ReproduceConfig:
     out_dir: str
     budget: str = "small"
     datasets_root: str = "../shared/datasets"
-    test_fraction: float = 0.3
+    test_fraction: float = DEFAULT_TEST_FRACTION
     seed: int = 0
     seeds: int = 1
     split_seed: int | None = None

@@ -20,6 +20,7 @@ import dataclasses
 import functools
 from typing import Mapping
 
+from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
 from tf_esgan.models.segnet import SegNetConfig
 from tf_esgan.runs.run_dir import config_to_dict, nest_flat_dict, resolved_path, sections_from_dict
@@ -54,7 +55,7 @@ class SegNetDataConfig:
     dataset_dir: str = ""
     synthetic_dir: str = ""
     crop_size: int = 256
-    test_fraction: float = 0.3
+    test_fraction: float = DEFAULT_TEST_FRACTION
     split_seed: int | None = None
 
     def __post_init__(self) -> None:

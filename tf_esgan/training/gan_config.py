@@ -18,6 +18,7 @@ import dataclasses
 import functools
 from typing import Mapping
 
+from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION
 from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.networks import NetworkConfig, generator_config
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
@@ -52,7 +53,7 @@ class GanDataConfig:
     """
 
     dataset_dir: str
-    test_fraction: float = 0.1
+    test_fraction: float = DEFAULT_TEST_FRACTION
     split_seed: int | None = None
 
     def __post_init__(self) -> None:
