@@ -6,7 +6,9 @@ default flags (enhanced variant, instance norm, dtype policy "auto" resolved on 
 machine). Steps of all configurations alternate inside each timing round, so load drift
 on a shared machine hits all alike. Prints one JSON line per batch size with each
 configuration's median s/step and its speed-up over the reference (target for
-`default` at batch 1: >= 2.5x), plus achieved GFLOP/s (analytic conv FLOPs).
+`default` at batch 1: >= 2.5x), plus achieved GFLOP/s (analytic conv FLOPs) and that as a
+percentage of the machine's nominal peak for the configuration's compute dtype
+(`cpu_peak.py`: cores x clock x FMA width, from /proc/cpuinfo; the report names the CPU).
 
   python benchmarks/train_step.py                       # batch 1, all configurations
   python benchmarks/train_step.py --batch_sizes=1,4 --configs=tutorial,default
@@ -21,6 +23,8 @@ import statistics
 import time
 
 from absl import app, flags
+
+from cpu_peak import machine_peak, percent_of_peak
 
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["1"], "Batch sizes to measure.")
 _CONFIGS = flags.DEFINE_list("configs", ["tutorial", "default", "default_resize", "cpu_budget"],
@@ -88,7 +92,7 @@ def _batch(size: int, batch_size: int):
             tf.constant((rng.random((batch_size, size, size, 1)) < _CONTOUR_FRACTION.value).astype("float32")))
 
 
-def _measure(configs: dict, batch_size: int) -> dict:
+def _measure(configs: dict, batch_size: int, peak: dict) -> dict:
     steps = {}
     for name, config in configs.items():
         steps[name] = _make_step(config, _batch(config.model.image_size, batch_size))
@@ -108,7 +112,9 @@ def _measure(configs: dict, batch_size: int) -> dict:
         "widths": configs[name].model.generator_base_filters, "image_size": configs[name].model.image_size,
         "s_per_step": round(medians[name], 4),
         "speedup_over_tutorial": round(reference / medians[name], 2) if reference else None,
-        "gflops_per_s": round(steps[name][1] / medians[name] / 1e9, 1)} for name in configs}}
+        "gflops_per_s": round(steps[name][1] / medians[name] / 1e9, 1),
+        "percent_of_peak": percent_of_peak(steps[name][1] / medians[name] / 1e9, configs[name].model.dtype_policy,
+                                           peak)} for name in configs}}
 
 
 def main(argv: list[str]) -> None:
@@ -119,8 +125,9 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"--configs: unknown {unknown}; known: {sorted(all_configs)}")
     configs = {name: all_configs[name]() for name in _CONFIGS.value}
     load_before = os.getloadavg()[0]
+    peak = machine_peak()
     for batch_size in map(int, _BATCH_SIZES.value):
-        report = _measure(configs, batch_size)
+        report = {"machine": peak, **_measure(configs, batch_size, peak)}
         report["load_average_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         print(json.dumps(report), flush=True)
 
