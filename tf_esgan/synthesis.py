@@ -8,7 +8,8 @@ Image `i` depends only on (seed, i): its mask comes from `np.random.default_rng(
 and batches cover fixed index blocks [k * batch_size, (k + 1) * batch_size), so a rerun
 after an interruption skips the finished pairs and writes exactly the files an
 uninterrupted run would have written. One process writes a set at a time (`run_lock`),
-and a set is only extended by the generator weights that made it (`synthetic_set`).
+and a set is only resumed or extended by the generator weights and settings that made
+it (`synthetic_set`; config.json records them).
 
 Shards (`num_shards`, `shard_index`) split a job across processes or machines writing
 one folder at the same time: shard K of N writes the blocks b with b % N == K, so the
@@ -34,7 +35,7 @@ from tf_esgan import synthetic_set
 from tf_esgan.console import progress_bar
 from tf_esgan.data import masks, skeleton
 from tf_esgan.data.image_range import to_uint8
-from tf_esgan.data.pair_formats import PAIR_FORMATS, pair_paths, write_pair
+from tf_esgan.data.pair_formats import PAIR_FORMATS, write_pair
 from tf_esgan.errors import ConfigError
 from tf_esgan.models.inference import generate
 from tf_esgan.run_lock import run_lock
@@ -53,10 +54,12 @@ class SynthesisConfig:
         `.keras` generator.
       out_dir: output dataset folder (the pair files of `format` and config.json).
       num_images: pairs wanted in total (a rerun with a larger value adds more, with
-        the same generator weights only).
+        the same generator weights and settings only; a smaller one than the set holds
+        is refused).
       preset: nuclei size/density preset of `masks.PRESETS`.
       seed: the masks (and so the images) of the whole set.
-      batch_size: generator batch; keep it when resuming for bit-identical images.
+      batch_size: generator batch; recorded, and a resume or extension must keep it (the
+        batch changes the generator's rounding).
       conditioning: "binary", "distance" or "skeleton"; "" = the run's variant (required
         for a `.keras` file).
       format: file layout of the pairs, one of `pair_formats.PAIR_FORMATS`.
@@ -146,10 +149,6 @@ def random_pair(index: int, seed: int, size: int, preset: str, kind: str) -> tup
     return labels, skeleton.conditioning(labels, kind)
 
 
-def _done(out: Path, format: str, index: int) -> bool:
-    return all(path.is_file() for path in pair_paths(out, format, ID_FORMAT.format(index)))
-
-
 def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None, verbose: int = 1,
                log: Callable[[str], None] = print) -> dict:
     """Writes the missing pairs of `config`; returns counts and timing.
@@ -161,10 +160,12 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
       verbose: 1 = progress bar.
     Raises:
       ConfigMismatchError: `out_dir` was made with other generator weights, seed, preset,
-        conditioning or format (unless `config.overwrite`).
+        conditioning, format, batch size or image size, or holds more than `num_images`
+        pairs (unless `config.overwrite`); or, for a shard, is being written by shards of
+        another `num_shards` and misses pairs.
       NotASyntheticSetError: `out_dir` holds files synthesis did not write (a real dataset).
       FolderLockedError: another process is writing `out_dir` (for a shard: an unsharded
-        run, or the same shard).
+        run, the same shard, or a shard of another `num_shards`).
     """
     step = None
     if generator is None:
@@ -175,16 +176,19 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
     else:
         kind = config.conditioning
     record = {**config_to_dict(dataclasses.replace(config, conditioning=kind)),
-              synthetic_set.WEIGHTS_KEY: synthetic_set.weights_identity(generator, config.model, step=step)}
-    for name in ("num_shards", "shard_index"):  # one set, written by any number of shards
-        del record[name]
+              synthetic_set.WEIGHTS_KEY: synthetic_set.weights_identity(generator, config.model, step=step),
+              synthetic_set.IMAGE_SIZE_KEY: int(generator.inputs[0].shape[1])}
+    del record["shard_index"]  # one set, written by every shard of the job
     sharded = config.num_shards > 1
     with run_lock(config.out_dir, what="synthetic set", shard_index=config.shard_index,
                   num_shards=config.num_shards):
         # config.json stops a rerun from mixing two different sets in one folder.
         synthetic_set.prepare(config.out_dir, record, overwrite=config.overwrite,
                               owned=config.owns if sharded else None)
-        return _write_pairs(config, generator, kind, verbose, log)
+        summary = _write_pairs(config, generator, kind, verbose, log)
+        if sharded:
+            synthetic_set.finish_shard(config.out_dir, record)
+        return summary
 
 
 def _write_pairs(config: SynthesisConfig, generator: keras.Model, kind: str, verbose: int,
@@ -193,7 +197,7 @@ def _write_pairs(config: SynthesisConfig, generator: keras.Model, kind: str, ver
     size = int(generator.inputs[0].shape[1])
     infer = tf.function(lambda condition: generate(generator, condition), reduce_retracing=True)
     owned = [index for index in range(config.num_images) if config.owns(index)]
-    todo = {index for index in owned if not _done(out, config.format, index)}
+    todo = {index for index in owned if not synthetic_set.pair_written(out, config.format, index)}
     blocks = sorted({index // config.batch_size for index in todo})
     progress = progress_bar(len(owned), unit_name="pair", enabled=bool(verbose))
     if len(todo) < len(owned):
@@ -222,7 +226,7 @@ def _write_pairs(config: SynthesisConfig, generator: keras.Model, kind: str, ver
         # Read back from disk, so a resumed run shows the files, not only this run's
         # batches; other shards' pairs only where they are finished.
         shown = [ID_FORMAT.format(index) for index in range(min(config.num_images, GRID_SIDE * GRID_SIDE))
-                 if _done(out, config.format, index)]
+                 if synthetic_set.pair_written(out, config.format, index)]
         summary["figure"] = str(save_synthetic_pairs_figure(out, shown, format=config.format))
         line += f"; look at them in {summary['figure']}"
     log(line)

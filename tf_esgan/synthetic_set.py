@@ -14,16 +14,29 @@ extend the set. Synthesis only ever writes into an empty folder or its own set: 
 folder holding files it did not write (a real dataset) is refused, and `overwrite`
 deletes only the files named like its own (`synthetic_NNNNNN.*`, config.json, the figure).
 
+Every setting that decides the pairs is recorded and must match on a resume, an extension
+and every shard: seed, preset, conditioning, format, `batch_size` (batches change the
+generator's rounding), the generator's `image_size` and its weights; a rerun with other
+values is refused in one line naming the flags that would match. `num_images` only
+grows: a smaller one than the set holds (on disk or recorded) is refused, so the record
+never counts fewer pairs than the folder has. A field a set predates is unknown and
+accepted, except `format`, which was canonical then.
+
 Shards of one job (`SynthesisConfig.num_shards`) prepare the folder at the same time:
 the first one creates config.json (a hard link of a finished temporary file, so exactly
 one shard wins and nobody reads a half-written file), the others check it by the same
 rules, and each removes only the temporary files of its own pairs (another shard's are
-being written).
+being written). `num_shards` records the job still writing the set: shards of another
+count are refused while a shard of the recorded job holds its lock
+(`.esgan.shard-K-of-N.lock`) or while the set misses pairs, since together they would
+leave blocks unwritten and write others twice. Once complete the set records
+`num_shards` 1, as an unsharded run writes it, and any job may extend it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -41,20 +54,25 @@ from tf_esgan.errors import UserError
 from tf_esgan.io_utils import (TEMPORARY_SUFFIX, disk_full_error, file_mode, is_disk_full,
                                remove_temporary_leftovers)
 from tf_esgan.pretrained.registry import pretrained_name
+from tf_esgan.run_lock import SHARD_LOCK_FILE, FolderLockedError
 from tf_esgan.runs.run_dir import CONFIG_FILE, ConfigMismatchError, prepare_run_dir, resolved_path
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, CheckpointError, restore_newest
 from tf_esgan.viz.synthetic_pairs import FIGURE_DIR, FIGURE_NAME
 
 ID_FORMAT = "synthetic_{:06d}"
 WEIGHTS_KEY = "generator_weights"
-_ID_PATTERN = r"synthetic_\d{6}"
+IMAGE_SIZE_KEY = "image_size"  # the generator's input size: the masks' size
+_ID_PATTERN = r"synthetic_(\d{6})"
 _PROBE = ID_FORMAT.format(0)
 _TEMPORARY_PAIR_FILE = re.compile(r"\.synthetic_(\d{6})\..*" + re.escape(TEMPORARY_SUFFIX))
-# Fields of config.json that may differ when a set is extended ("model" is compared
-# through WEIGHTS_KEY, which resolves paths and hashes the weights); shards are not
-# recorded (one set, many shards), but tolerated in a hand-written config.
-_EXTENSIBLE = ("num_images", "batch_size", "out_dir", "overwrite", "model", WEIGHTS_KEY, "num_shards",
-               "shard_index")
+# Fields of config.json not compared as settings of the pairs: "model" is compared through
+# WEIGHTS_KEY (resolved paths, hashed weights), num_images and num_shards by their own
+# rules (see the module docstring); shard_index is tolerated in a hand-written config.
+_EXTENSIBLE = ("num_images", "out_dir", "overwrite", "model", WEIGHTS_KEY, "num_shards", "shard_index")
+# What a field meant in sets made before it was recorded; other missing fields are unknown.
+_LEGACY_VALUES = {"format": "canonical"}
+_SHARD_LOCK = re.compile(
+    re.escape(SHARD_LOCK_FILE).replace(r"\{index\}", r"(\d+)").replace(r"\{count\}", r"(\d+)"))
 # A PNG in the set's folder itself may be a figure or a note; only Cellpose keeps
 # images there, and they come with `*_masks.tif` label files, which are counted.
 _UNCOUNTED_TOP_LEVEL_SUFFIXES = (".png",)
@@ -177,9 +195,18 @@ def check_synthetic_set(root: str | os.PathLike) -> None:
             "choose another --out_dir")
 
 
-def check_same_weights(root: str | os.PathLike, identity: dict) -> None:
+def _what_to_do(rerun: str, *, shard: bool, overwrite: str = "start it over") -> str:
+    """The end of a refusal: the flags that would match, then (unsharded) --overwrite, or another folder."""
+    return f"{rerun}, " + ("" if shard else f"pass --overwrite to {overwrite}, ") + "or choose another --out_dir"
+
+
+def check_same_weights(root: str | os.PathLike, identity: dict, *, shard: bool = False) -> None:
     """Refuses to extend a set made with other generator weights.
 
+    Args:
+      root: the set's folder.
+      identity: the requested weights' `weights_identity`.
+      shard: the request is one shard of a job (which cannot --overwrite).
     Raises:
       ConfigMismatchError: naming the model, step and hash of both.
     """
@@ -193,9 +220,112 @@ def check_same_weights(root: str | os.PathLike, identity: dict) -> None:
     if earlier is None or earlier.get("sha256") == identity["sha256"]:
         return
     raise ConfigMismatchError(
-        f"{root}: this synthetic set was made with other generator weights:\n"
-        f"  in the set: {_describe(earlier)}\n  requested:  {_describe(identity)}\n"
-        "Pass --overwrite to start the set over with the new weights, or choose another --out_dir.")
+        f"{root}: this synthetic set was made with other generator weights (in the set: {_describe(earlier)}; "
+        f"requested: {_describe(identity)}); "
+        + _what_to_do("rerun with the set's --model", shard=shard, overwrite="start it over with the new weights"))
+
+
+def pair_written(root: str | os.PathLike, format: str, index: int) -> bool:
+    """Whether every file of pair `index` is in `root` (the last one written completes a pair)."""
+    return all(path.is_file() for path in pair_paths(Path(root), format, ID_FORMAT.format(index)))
+
+
+def _missing_pairs(root: Path, config: dict) -> int:
+    """How many of the `num_images` pairs config.json `config` describes are not (yet) written."""
+    format = config.get("format", _LEGACY_VALUES["format"])
+    return sum(not pair_written(root, format, index) for index in range(int(config.get("num_images", 0))))
+
+
+def _pairs_held(root: Path, config: dict) -> int:
+    """The pairs the set counts: its recorded num_images, or more where files of later pairs exist."""
+    ours, _ = _pair_files(root)
+    on_disk = max((int(re.match(_ID_PATTERN, path.name).group(1)) + 1 for path in ours), default=0)
+    return max(int(config.get("num_images", 0)), on_disk)
+
+
+def check_same_settings(root: str | os.PathLike, record: dict, *, shard: bool = False) -> None:
+    """Refuses to resume or extend a set with settings that make other pairs, or fewer.
+
+    Args:
+      root: the set's folder.
+      record: the requested config.json content (see `prepare`).
+      shard: the request is one shard of a job, whose `num_shards` is in `record`.
+    Raises:
+      ConfigMismatchError: a setting of the pairs differs (naming the flags that match
+        the set), `num_images` is smaller than the set holds, or a shard of another count
+        than the job writing the set while pairs are missing.
+    """
+    root = Path(root)
+    earlier = _read_config(root) or {}
+    in_the_set = {name: earlier.get(name, _LEGACY_VALUES.get(name)) for name in record}
+    differing = [name for name in sorted(record) if earlier and name not in _EXTENSIBLE
+                 and (name in earlier or name in _LEGACY_VALUES) and in_the_set[name] != record[name]]
+    if differing:
+        details = "; ".join(f"{name}: {in_the_set[name]!r} in the run, {record[name]!r} requested"
+                            for name in differing)
+        matching = [f"a --model of image size {in_the_set[name]}" if name == IMAGE_SIZE_KEY
+                    else f"--{name}={in_the_set[name]}" for name in differing]
+        raise ConfigMismatchError(
+            f"{root / CONFIG_FILE}: this synthetic set was made with other settings ({details}); "
+            + _what_to_do(f"rerun with {' and '.join(matching)} to resume or extend it", shard=shard))
+    held, wanted = _pairs_held(root, earlier), int(record["num_images"])
+    if wanted < held:
+        raise ConfigMismatchError(
+            f"{root}: this synthetic set holds {held} pairs, more than --num_images={wanted}; "
+            + _what_to_do(f"pass --num_images={held} or more to resume or extend it", shard=shard,
+                          overwrite=f"start over with {wanted} pairs"))
+    writing = earlier.get("num_shards")
+    if shard and writing not in (None, 1, record.get("num_shards")):
+        missing = _missing_pairs(root, earlier)
+        if missing:
+            raise ConfigMismatchError(
+                f"{root}: this synthetic set is being written in {writing} shards (--num_shards={writing}) and "
+                f"{missing} of its {earlier['num_images']} pairs are missing; run its missing shards with "
+                f"--num_shards={writing}, or complete it with one run without --num_shards once none of them runs")
+
+
+def _shard_holder(path: Path) -> str:
+    """'pid P@HOST, running `COMMAND`' from a shard lock file's record (see `run_lock`)."""
+    try:
+        holder = json.loads(path.read_text())
+        return f"pid {holder['pid']}@{holder['host']}, running `{holder['command']}`"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def check_no_other_shard_job(root: str | os.PathLike, num_shards: int) -> None:
+    """Refuses a shard while a shard of another `num_shards` holds its lock on the folder.
+
+    Call while holding this shard's own `run_lock`: of two shards of different counts
+    starting together, the later one to look sees the other's lock.
+
+    Raises:
+      FolderLockedError: naming the other shard, its process and its count.
+    """
+    root = Path(root)
+    for path in sorted(root.glob(SHARD_LOCK_FILE.format(index="*", count="*"))):
+        match = _SHARD_LOCK.fullmatch(path.name)
+        if match is None or int(match.group(2)) == num_shards:
+            continue
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:  # removed by its finishing holder
+            continue
+        try:
+            # A free lock (left by a killed shard) is taken and dropped at once; a held one refuses.
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            continue
+        except BlockingIOError:
+            pass
+        except OSError:  # no flock on this file system: run_lock runs unlocked too
+            continue
+        finally:
+            os.close(descriptor)
+        index, count = match.groups()
+        raise FolderLockedError(
+            f"{root}: shard {index} of {count} ({_shard_holder(path)}) is writing this synthetic set; shards "
+            f"writing a set at the same time need the same --num_shards: wait for that job to finish, or run "
+            f"this one with --num_shards={count}")
 
 
 def clear(root: str | os.PathLike) -> list[Path]:
@@ -257,15 +387,17 @@ def prepare(root: str | os.PathLike, record: dict, *, overwrite: bool,
 
     Args:
       root: the output folder.
-      record: config.json content: the `SynthesisConfig` fields and WEIGHTS_KEY.
+      record: config.json content: the `SynthesisConfig` fields but `shard_index`,
+        WEIGHTS_KEY and IMAGE_SIZE_KEY.
       overwrite: delete the earlier set instead of refusing other weights or settings.
       owned: for one shard of a job whose shards write `root` at the same time (under
         the shared `run_lock`), which pair indices it writes (see the module docstring).
     Raises:
-      NotASyntheticSetError, ConfigMismatchError: see the check functions.
+      NotASyntheticSetError, ConfigMismatchError, FolderLockedError: see the check functions.
     """
     root = Path(root)
-    if owned is None:
+    shard = owned is not None
+    if not shard:
         for folder in {root, *_file_kinds(root)}:
             remove_temporary_leftovers(folder)
     elif overwrite:
@@ -274,13 +406,33 @@ def prepare(root: str | os.PathLike, record: dict, *, overwrite: bool,
         root.mkdir(parents=True, exist_ok=True)
         _remove_pair_leftovers(root, owned)
     check_synthetic_set(root)
-    if owned is not None and _create_config(root, record):
-        return root
+    if shard:
+        check_no_other_shard_job(root, record.get("num_shards", 1))
+        if _create_config(root, record):
+            return root
     if overwrite:
         clear(root)
     else:
-        check_same_weights(root, record[WEIGHTS_KEY])
-    earlier = _read_config(root) or {}
-    # Sets made before the format was recorded are canonical.
-    legacy = ("format",) if earlier and "format" not in earlier and record.get("format") == "canonical" else ()
-    return prepare_run_dir(root, record, overwrite=overwrite, ignore=_EXTENSIBLE + legacy)
+        check_same_weights(root, record[WEIGHTS_KEY], shard=shard)
+        check_same_settings(root, record, shard=shard)
+    # Compared above by the rules of a set; prepare_run_dir writes the record (and
+    # refuses an unreadable config.json).
+    compared = tuple(sorted({*(_read_config(root) or {}), *record}))
+    return prepare_run_dir(root, record, overwrite=overwrite, ignore=compared)
+
+
+def finish_shard(root: str | os.PathLike, record: dict) -> bool:
+    """After a shard wrote its pairs: records a complete set as written (`num_shards` 1).
+
+    Then any job may extend it (see the module docstring). config.json is replaced only
+    while it is still `record`, the one this shard's `prepare` checked or wrote.
+
+    Returns:
+      Whether every pair of `record` is written.
+    """
+    root = Path(root)
+    if _missing_pairs(root, record):
+        return False
+    if record.get("num_shards", 1) != 1 and _read_config(root) == record:
+        prepare_run_dir(root, {**record, "num_shards": 1}, overwrite=True)  # checked by `prepare`
+    return True
