@@ -3,7 +3,8 @@
 Files are created with the permissions of the process umask, like any ordinary tool
 (0644 under umask 022, 0600 under 077), although `tempfile` makes private 0600 files.
 A full disk (or quota, or file-size limit) while writing raises `DiskFullError`, an
-OSError naming the file that could not be written.
+OSError naming the file that could not be written. Also here: facts about this process
+(umask, start time) and `captured_stderr`, for C libraries that print on stderr.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from tf_esgan.errors import UserError
 
@@ -42,6 +45,19 @@ def disk_full_error(error: OSError, path: str | os.PathLike) -> DiskFullError:
     return DiskFullError(error.errno, _DISK_FULL_REASONS[error.errno], os.fspath(path))
 
 
+def disk_full_error_from_text(message: str, path: str | os.PathLike) -> DiskFullError | None:
+    """The `DiskFullError` for `path` if `message` quotes the C library's text of a full
+    disk, quota or file-size limit ("No space left on device"...); otherwise None.
+
+    For errors that carry no errno, such as TensorFlow's (ENOSPC arrives as a
+    ResourceExhaustedError, EFBIG as an OutOfRangeError, each quoting `strerror`).
+    """
+    for number in _DISK_FULL_REASONS:
+        if os.strerror(number) in message:
+            return disk_full_error(OSError(number, os.strerror(number)), path)
+    return None
+
+
 def process_umask() -> int:
     """The process umask, read without changing it where Linux allows it."""
     with contextlib.suppress(OSError, ValueError):
@@ -53,6 +69,48 @@ def process_umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return umask
+
+
+def process_start_time() -> float | None:
+    """When this process started, in seconds since the epoch (about 1 s resolution, Linux
+    /proc); None where that cannot be read."""
+    with contextlib.suppress(OSError, ValueError, IndexError, StopIteration):
+        with open("/proc/self/stat") as stat:
+            # Field 2, the command name in parentheses, may hold spaces; field 22 (the
+            # start in clock ticks after boot) is the 20th after its closing parenthesis.
+            ticks = int(stat.read().rpartition(")")[2].split()[19])
+        with open("/proc/stat") as system:
+            boot = next(int(line.split()[1]) for line in system if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    return None
+
+
+@contextlib.contextmanager
+def captured_stderr(write_back: Callable[[str], str] | None = None):
+    """Sends what is written on file descriptor 2 during the block to a temporary file.
+
+    C libraries print there directly (libpng's "libpng error: ...", TensorFlow's C++ log
+    lines), past `sys.stderr`. Afterwards, also on an exception, `write_back(text)` is
+    written to stderr (nothing without `write_back`). The descriptor is the process's:
+    lines other threads write meanwhile are captured too, and two captures must not
+    overlap, so use it from one thread around short, single-threaded work.
+    """
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() if write_back else open(os.devnull, "wb") as captured:
+            os.dup2(captured.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved_stderr, 2)
+                if write_back:
+                    captured.seek(0)
+                    sys.stderr.write(write_back(captured.read().decode("utf-8", "replace")))
+                    sys.stderr.flush()
+    finally:
+        os.close(saved_stderr)
 
 
 def file_mode() -> int:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
+
+from tf_esgan.io_utils import captured_stderr
 
 # "I0000 00:00:1796064708.762724   31385 port.cc:153] ..." and the like.
 _CPP_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] ")
@@ -51,20 +52,9 @@ def import_tensorflow_quietly(argv: list[str]) -> None:
     if "tensorflow" in sys.modules or (verbosity is not None and verbosity >= 0):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved_stderr = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            # The import itself is the work to be captured, so it cannot be at module level.
-            import keras  # noqa: F401  (Keras 3 logs at import too)
-            import tensorflow as tf
+    with captured_stderr(write_back=filter_cpp_log):
+        # The import itself is the work to be captured, so it cannot be at module level.
+        import keras  # noqa: F401  (Keras 3 logs at import too)
+        import tensorflow as tf
 
-            tf.config.list_physical_devices()
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved_stderr, 2)
-            os.close(saved_stderr)
-            captured.seek(0)
-            sys.stderr.write(filter_cpp_log(captured.read().decode("utf-8", "replace")))
-            sys.stderr.flush()
+        tf.config.list_physical_devices()

@@ -6,8 +6,9 @@
 Writes <out_dir>/labels/<stem>.png (16-bit instance labels, 0 = background, 1..N),
 <out_dir>/overlays/<stem>.png (outlines over the image), <out_dir>/nuclei.csv (count and
 mean/median area per image) and <out_dir>/nuclei_per_instance.csv (area and centroid per
-nucleus). A file that cannot be read is named on stderr and skipped; the exit status is
-then 1 (the others are still done), else 0.
+nucleus). A file that cannot be read, or is grayscale (SegNet needs the H&E colours), is
+named on stderr and skipped; the exit status is then 1 (the others are still done), else
+0. A missing input, an unwritable --out_dir or a full disk: one error line, status 2.
 """
 
 import sys

@@ -19,7 +19,7 @@ import numpy as np
 from tf_esgan.data.labels import check_label_map, instance_labels, relabel_consecutive
 from tf_esgan.data.png_header import GRAY, RGB, PngHeader, PngHeaderError, contains_iend, read_png_header
 from tf_esgan.errors import UserError
-from tf_esgan.io_utils import atomic_write_bytes
+from tf_esgan.io_utils import atomic_write_bytes, captured_stderr
 
 # 8-bit value v is stored as v * 257 in 16 bits (0 -> 0, 255 -> 65535), so dividing by
 # 257 and rounding is the exact inverse for files that were scaled up from 8 bits.
@@ -96,13 +96,20 @@ def read_any_image(path: str | os.PathLike) -> np.ndarray:
     pixels in [0, 1] are scaled to [0, 255] (others clipped to it). PNG, JPEG and TIFF
     (its first page) are read.
 
+    The decoders' own complaints (libpng's "libpng error: ...", libtiff's) are kept off
+    stderr: the `DatasetError` names the file instead. That redirects the process's
+    stderr for the decode, so call it from one thread at a time.
+
     Returns:
       uint8 [H, W, 3] in [0, 255], RGB channel order.
     Raises:
-      DatasetError: unreadable or empty file, or pixels of another type (the file named).
+      DatasetError: unreadable, empty or truncated file, or pixels of another type (the
+        file named).
     """
     path = Path(path)
-    image = decode_file(path)
+    _complete_png_header(path)  # a cut-off PNG is named as such, as `check_image` does
+    with captured_stderr():
+        image = decode_file(path)
     if image.ndim == 3 and image.shape[2] in (1, 2):
         image = image[..., 0]  # gray (+ alpha)
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)) or not image.size:

@@ -11,9 +11,11 @@ write into `out_dir`:
     nuclei_per_instance.csv    one row per nucleus: file, nucleus_id, area_px,
                                centroid_row, centroid_col
 
-Gray and RGBA images are converted to RGB (`image_io.read_any_image`). A file that
-cannot be read is reported through `warn` (one line naming it) and skipped; the others
-are still done, and the CSVs list the images segmented.
+RGBA and 16-bit images are converted to 8-bit RGB (`image_io.read_any_image`). A file
+that cannot be read, or has no colour (grayscale: SegNet reads the H&E stain colours and
+finds almost no nuclei in a gray copy), is reported through `warn` (one line naming it)
+and skipped; the others are still done, and the CSVs list the images segmented. Output
+problems (an unwritable `out_dir`, a full disk) stop the job with a `UserError`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from tf_esgan.console import progress_bar
 from tf_esgan.data.datasets import IMAGES_DIR
 from tf_esgan.data.image_io import DatasetError, read_any_image, write_image, write_mask
-from tf_esgan.io_utils import atomic_path
+from tf_esgan.io_utils import atomic_path, ensure_writable_dir
 from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
 from tf_esgan.segmentation.postprocess import WatershedConfig, watershed_instances
 from tf_esgan.segmentation.tiled_prediction import (DEFAULT_MARGIN, DEFAULT_TILE_SIZE, check_tiling,
@@ -89,7 +91,7 @@ def list_input_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
     """The image files of `inputs`, in order, folders expanded (sorted, hidden files skipped).
 
     Raises:
-      ValueError: an input does not exist, a folder holds no image, or two inputs share a
+      DatasetError: an input does not exist, a folder holds no image, or two inputs share a
         file stem (their outputs would overwrite each other).
     """
     files: list[Path] = []
@@ -99,16 +101,16 @@ def list_input_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
             found = [path for path in sorted(folder.iterdir()) if path.is_file()
                      and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES]
             if not found:
-                raise ValueError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+                raise DatasetError(f"{folder}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
             files.extend(found)
         elif entry.is_file():
             files.append(entry)
         else:
-            raise ValueError(f"{entry}: no such file or folder")
+            raise DatasetError(f"{entry}: no such file or folder")
     stems: dict[str, Path] = {}
     for path in files:
         if path.stem in stems:
-            raise ValueError(f"{path} and {stems[path.stem]}: same file stem {path.stem!r}, so both would "
+            raise DatasetError(f"{path} and {stems[path.stem]}: same file stem {path.stem!r}, so both would "
                              f"write {LABELS_DIR}/{path.stem}.png; rename one or segment them separately")
         stems[path.stem] = path
     return files
@@ -140,10 +142,28 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None
             writer.writerows(rows)
 
 
+def check_colour(image: np.ndarray, path: str | os.PathLike) -> None:
+    """Raises `DatasetError` for an RGB image without colour: equal channels at every pixel.
+
+    That is what gray images become when read as RGB (`read_any_image`), or saved as RGB.
+    SegNet was trained on colour H&E, where hematoxylin's blue tells nuclei apart; on a
+    gray copy of a TNBC image pretrained:tnbc_r finds 1 nucleus instead of 87 (BUILD_NOTES).
+    """
+    if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]):
+        raise DatasetError(f"{path}: a grayscale image (no colour); SegNet needs the colour H&E image "
+                           "(in a gray copy it finds almost no nuclei)")
+
+
 def segment_file(segnet: keras.Model, watershed: WatershedConfig, path: Path, out_dir: Path, *,
                  tile_size: int = DEFAULT_TILE_SIZE, tile_margin: int = DEFAULT_MARGIN) -> np.ndarray:
-    """Segments one image file and writes its label and overlay PNGs; returns the labels."""
+    """Segments one image file and writes its label and overlay PNGs; returns the labels.
+
+    Raises:
+      DatasetError: the file is unreadable or has no colour (`check_colour`).
+      OSError (`DiskFullError`...): an output could not be written.
+    """
     image = read_any_image(path)
+    check_colour(image, path)
     maps = predict_maps_tiled(segnet, image, tile_size=tile_size, margin=tile_margin)
     labels = watershed_instances(maps[..., 0], maps[..., 1], watershed)
     write_mask(out_dir / LABELS_DIR / f"{path.stem}.png", labels)
@@ -164,15 +184,16 @@ def segment_images(config: SegmentConfig, *, segnet: keras.Model | None = None,
       warn: receives one line per skipped file, naming it and why.
       log: receives the final summary line.
     Raises:
-      ValueError / FileNotFoundError: bad inputs or model (before any image is done).
+      UserError (`DatasetError`, `UnwritableFolderError`, `ModelLoadError`...): bad
+        inputs, output folder or model (before any image is done); `DiskFullError` or
+        another OSError: an output could not be written (the job stops).
     """
     files = list_input_images(config.inputs)
+    out = ensure_writable_dir(config.out_dir, "--out_dir")
     if segnet is None:
         segnet, watershed = load_segnet_and_watershed(config.model)
     elif watershed is None:
         raise ValueError("segment_images: pass `watershed` with an in-memory `segnet`")
-    out = Path(config.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     progress = progress_bar(len(files), unit_name="image", enabled=bool(verbose))
     started = time.perf_counter()
     segmented, skipped, summary_rows, instance_rows = [], [], [], []
@@ -180,7 +201,7 @@ def segment_images(config: SegmentConfig, *, segnet: keras.Model | None = None,
         try:
             labels = segment_file(segnet, watershed, path, out, tile_size=config.tile_size,
                                   tile_margin=config.tile_margin)
-        except (DatasetError, OSError) as error:
+        except DatasetError as error:  # the input's fault; an output's (disk full) stops the job
             reason = str(error) if str(path) in str(error) else f"{path}: {error}"
             skipped.append((str(path), reason))
             warn(f"skipped {reason}")

@@ -18,9 +18,10 @@ from typing import Any, Callable, Mapping
 
 import tensorflow as tf
 
+from tf_esgan.io_utils import disk_full_error_from_text, process_start_time
 from tf_esgan.run_lock import run_lock
 from tf_esgan.serving.graph_check import python_ops
-from tf_esgan.serving.versioned_dir import atomic_version_dir, resolve_version
+from tf_esgan.serving.versioned_dir import atomic_version_dir, remove_abandoned_partials, resolve_version
 
 #: Written inside each version; TF Serving ignores assets.extra/ except its warmup file.
 EXPORT_INFO = Path("assets.extra") / "esgan_export.json"
@@ -65,6 +66,9 @@ def write_servable(module: ServingModule, export_base: str | os.PathLike, *, mod
                    version: int | None, overwrite: bool, info: Mapping[str, Any]) -> Path:
     """Saves `module` to `<export_base>/<model_name>/<version>/` atomically.
 
+    Holding the model folder's lock, it first deletes the hidden folders that killed
+    exports left there (`versioned_dir.remove_abandoned_partials`).
+
     Args:
       module: a ServingModule with at least a "serving_default" signature.
       export_base: TF Serving's base path (one folder per model name).
@@ -77,7 +81,8 @@ def write_servable(module: ServingModule, export_base: str | os.PathLike, *, mod
     Raises:
       VersionExistsError, ValueError (bad name/version), RuntimeError if the graph
       would need Python (then nothing is left on disk), FolderLockedError if another
-      process is exporting into `<export_base>/<model_name>`.
+      process is exporting into `<export_base>/<model_name>`, DiskFullError (naming the
+      version directory, of which nothing is left).
     """
     if not model_name or os.sep in model_name or model_name.startswith("."):
         raise ValueError(f"model_name: expected a plain folder name, got {model_name!r}")
@@ -87,6 +92,9 @@ def write_servable(module: ServingModule, export_base: str | os.PathLike, *, mod
     model_dir = Path(export_base) / model_name
     # One exporter per model folder: two would pick the same next version.
     with run_lock(model_dir, what="model export"):
+        started = process_start_time()
+        if started is not None:
+            remove_abandoned_partials(model_dir, modified_before=started)
         return _write_version(module, signatures, model_dir, model_name=model_name, version=version,
                               overwrite=overwrite, info=info)
 
@@ -94,15 +102,29 @@ def write_servable(module: ServingModule, export_base: str | os.PathLike, *, mod
 def _write_version(module, signatures, model_dir: Path, *, model_name: str, version: int | None,
                    overwrite: bool, info: Mapping[str, Any]) -> Path:
     version = resolve_version(model_dir, version)
-    with atomic_version_dir(model_dir, version, overwrite=overwrite) as building:
-        tf.saved_model.save(module, str(building), signatures=signatures)
-        found = python_ops(building)
-        if found:
-            raise RuntimeError(f"{model_name}: the exported graph calls Python ({sorted(found)}), "
-                               "which TF Serving cannot run; nothing was written")
-        info_path = building / EXPORT_INFO
-        info_path.parent.mkdir(parents=True, exist_ok=True)
-        info_path.write_text(json.dumps({"model_name": model_name, "version": version,
-                                         "signatures": sorted(signatures), **info},
-                                        indent=2, sort_keys=True) + "\n")
-    return model_dir / str(version)
+    final = model_dir / str(version)
+    try:
+        with atomic_version_dir(model_dir, version, overwrite=overwrite) as building:
+            _save(module, signatures, building, model_name=model_name, version=version, info=info)
+    except (tf.errors.OpError, OSError) as error:
+        # TensorFlow's file errors carry no errno, only the C library's text (ENOSPC is a
+        # ResourceExhaustedError, EFBIG an OutOfRangeError), which OSErrors quote too.
+        full = disk_full_error_from_text(str(error), final)
+        if full is None:
+            raise
+        raise full from error
+    return final
+
+
+def _save(module, signatures, building: Path, *, model_name: str, version: int, info: Mapping[str, Any]) -> None:
+    """Writes the SavedModel and its export record into the hidden folder `building`."""
+    tf.saved_model.save(module, str(building), signatures=signatures)
+    found = python_ops(building)
+    if found:
+        raise RuntimeError(f"{model_name}: the exported graph calls Python ({sorted(found)}), "
+                           "which TF Serving cannot run; nothing was written")
+    info_path = building / EXPORT_INFO
+    info_path.parent.mkdir(parents=True, exist_ok=True)
+    info_path.write_text(json.dumps({"model_name": model_name, "version": version,
+                                     "signatures": sorted(signatures), **info},
+                                    indent=2, sort_keys=True) + "\n")

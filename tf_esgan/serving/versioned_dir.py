@@ -4,7 +4,9 @@ TF Serving polls `<export_base>/<model_name>/` and loads every sub-directory who
 is an integer as a model version. A version directory must therefore appear complete or
 not at all: it is written under a hidden name beside its final place (same file system,
 so the rename is atomic) and renamed only when everything is on disk. Hidden names start
-with "." and are not integers, so the server never looks at them.
+with "." and are not integers, so the server never looks at them. An export killed
+mid-write (SIGKILL, power loss) leaves its hidden `.<version>.*.partial` folder; the next
+export into the model folder removes it (`remove_abandoned_partials`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from pathlib import Path
 
 from tf_esgan.errors import UserError
 from tf_esgan.io_utils import folder_mode
+
+
+PARTIAL_SUFFIX = ".partial"
 
 
 class VersionExistsError(UserError, FileExistsError):
@@ -65,7 +70,7 @@ def atomic_version_dir(model_dir: str | os.PathLike, version: int, *, overwrite:
     final = model_dir / str(version)
     check_version_free(model_dir, version, overwrite=overwrite)
     model_dir.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".partial", dir=model_dir))
+    building = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=PARTIAL_SUFFIX, dir=model_dir))
     # mkdtemp makes a private 0700 folder; a served version is readable like any other folder.
     os.chmod(building, folder_mode())
     try:
@@ -82,3 +87,36 @@ def atomic_version_dir(model_dir: str | os.PathLike, version: int, *, overwrite:
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
+
+
+def _last_modified(folder: Path) -> float:
+    """The newest modification time of `folder` and of everything inside it."""
+    newest = folder.lstat().st_mtime
+    for parent, folders, files in os.walk(folder):
+        for name in (*folders, *files):
+            with contextlib.suppress(FileNotFoundError):
+                newest = max(newest, os.lstat(os.path.join(parent, name)).st_mtime)
+    return newest
+
+
+def remove_abandoned_partials(model_dir: str | os.PathLike, *, modified_before: float) -> list[Path]:
+    """Deletes the hidden `.<version>.*.partial` folders of killed exports; returns them.
+
+    Call it holding the model folder's `run_lock`: every exporter holds it while it
+    writes, so the folders found then have no live writer. As a second guard (file
+    systems without `flock`, where the lock is not taken), a folder with anything
+    modified at or after `modified_before` (this process's start) is kept.
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    removed = []
+    for folder in model_dir.glob(f".*{PARTIAL_SUFFIX}"):
+        version = folder.name[1:].partition(".")[0]
+        if folder.is_symlink() or not folder.is_dir() or not version.isdigit():
+            continue
+        with contextlib.suppress(OSError):  # best effort: a leftover never blocks an export
+            if _last_modified(folder) < modified_before:
+                shutil.rmtree(folder)
+                removed.append(folder)
+    return removed
