@@ -35,9 +35,11 @@ def test_differing_config_is_refused_naming_values(tmp_path):
     prepare_run_dir(tmp_path, Config())
     with pytest.raises(ConfigMismatchError) as error:
         prepare_run_dir(tmp_path, Config(loss=Inner(beta=2.0), epochs=3))
+    # One line naming the first difference; all of them in `differences`.
     message = str(error.value)
-    assert "loss.beta: 1.0 in the run, 2.0 requested" in message
-    assert "epochs: 150 in the run, 3 requested" in message and "dataset" not in message
+    assert "\n" not in message and "epochs: 150 in the run, 3 requested (and 1 other setting)" in message
+    assert error.value.differences == ("epochs: 150 in the run, 3 requested",
+                                       "loss.beta: 1.0 in the run, 2.0 requested")
     # Nothing was changed by the refusal; overwrite replaces.
     assert json.loads((tmp_path / "config.json").read_text())["epochs"] == 150
     prepare_run_dir(tmp_path, Config(epochs=3), overwrite=True)

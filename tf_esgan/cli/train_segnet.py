@@ -25,8 +25,10 @@ from tf_esgan.training.gan_config import STRATEGIES
 _CONFIG_FLAGS = define_config_flags(
     SegNetTrainConfig, choices={"train_set": list(TRAIN_SETS), "dtype_policy": [AUTO_DTYPE_POLICY, *DTYPE_POLICIES],
                                 "strategy": list(STRATEGIES)})
-_MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run folder: config, checkpoints, logs, model.")
-_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace a differing run in --model_dir and start over.")
+_MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run folder (new, empty or an esgan-train-segnet run): "
+                                  "config, checkpoints, logs, model.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Start over: delete what an earlier run wrote in --model_dir "
+                               "(only that) and train from scratch.")
 _QUIET = flags.DEFINE_bool("quiet", False, "One line per epoch instead of a progress bar.")
 
 flags.mark_flags_as_required(["model_dir"])

@@ -27,7 +27,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -47,7 +46,8 @@ from tf_esgan.segmentation.loss import SegNetLoss, segnet_loss
 from tf_esgan.segmentation.postprocess import TuningGrid, tune_watershed
 from tf_esgan.training import distributed, loop, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, CheckpointError
-from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
+from tf_esgan.runs.run_dir import SEGNET_RUN, config_to_dict, prepare_run_dir
+from tf_esgan.runs.run_owner import RunOwner
 from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, save_watershed_config
 from tf_esgan.segmentation.train_config import (PATH_FIELDS, RESUMABLE_CHANGES, SegNetTrainConfig,
                                                 nested_json_dict)
@@ -56,6 +56,12 @@ from tf_esgan.segmentation.train_config import (PATH_FIELDS, RESUMABLE_CHANGES, 
 FIT_ERA_STATE = "checkpoint.json"
 FIT_ERA_CHECKPOINTS = "checkpoint-*.keras"
 LOSS_NAME = "loss"
+_PARTIAL_PREFIX = ".partial-"  # the model file being saved (see _save_model)
+# What a run writes beside config.json (see the module docstring), also what the fit-era
+# trainer wrote: all that overwrite deletes.
+RUN_OWNER = RunOwner(command=SEGNET_RUN, files=(
+    CHECKPOINT_DIR, summaries.LOG_DIR, MODEL_FILE, WATERSHED_FILE, _PARTIAL_PREFIX + MODEL_FILE,
+    FIT_ERA_STATE, FIT_ERA_CHECKPOINTS))
 
 
 def _samples(config: SegNetTrainConfig):
@@ -74,7 +80,7 @@ def _samples(config: SegNetTrainConfig):
 
 def _save_model(model: keras.Model, path: Path) -> None:
     # Keras insists on the .keras suffix, so the temporary file keeps it.
-    temporary = path.with_name(f".partial-{path.name}")
+    temporary = path.with_name(f"{_PARTIAL_PREFIX}{path.name}")
     model.save(temporary)
     os.replace(temporary, path)
 
@@ -142,14 +148,9 @@ def _segnet_task(model: keras.Model, config: SegNetTrainConfig, samples, augment
 def _prepare_folder(folder: Path, config: SegNetTrainConfig, *, overwrite: bool, chief: bool) -> None:
     if not chief:
         return
+    # overwrite starts over: the earlier run's checkpoints, logs and model go too.
     prepare_run_dir(folder, config, overwrite=overwrite, ignore=RESUMABLE_CHANGES, paths=PATH_FIELDS,
-                    upgrade=nested_json_dict)
-    if overwrite:  # start over: forget the earlier run's checkpoints and logs
-        shutil.rmtree(folder / CHECKPOINT_DIR, ignore_errors=True)
-        shutil.rmtree(folder / summaries.LOG_DIR, ignore_errors=True)
-        (folder / FIT_ERA_STATE).unlink(missing_ok=True)
-        for stale in folder.glob(FIT_ERA_CHECKPOINTS):
-            stale.unlink()
+                    upgrade=nested_json_dict, owner=RUN_OWNER)
 
 
 def _fit_era_run_finished(folder: Path, config: SegNetTrainConfig) -> bool:
@@ -180,7 +181,8 @@ def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
     Args:
       config: the run.
       model_dir: run folder (created; see the module docstring).
-      overwrite: replace a differing config.json and start from scratch.
+      overwrite: replace a differing config.json and start from scratch (deleting what an
+        earlier run wrote in `model_dir`, and only that).
       verbose: 1 = progress bar on a terminal (else a line per epoch), 2 = a line per
         epoch, 0 = silent.
     Returns:
@@ -191,6 +193,7 @@ def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
       ConfigError: `crop_size` larger than the smallest training image (named).
       UnwritableFolderError: `model_dir` cannot be created or written.
       ConfigMismatchError: `model_dir` holds a run with other settings (unless overwrite).
+      ForeignFolderError: `model_dir` holds a dataset or another command's output (also with overwrite).
       FolderLockedError: another process is writing `model_dir` (see `run_lock`).
       CheckpointError: an unfinished run of the fit-era trainer, no readable checkpoint,
         or a checkpoint could not be written.

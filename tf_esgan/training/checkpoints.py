@@ -81,8 +81,9 @@ def restore_newest(checkpoint: tf.train.Checkpoint, directory: str | os.PathLike
             continue
         return prefix
     if failures:
-        raise CheckpointError(f"{directory}: no readable checkpoint:\n  " + "\n  ".join(failures)
-                              + "\nMove the folder away (or pass --overwrite) to start over.")
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise CheckpointError(f"{directory}: no readable checkpoint ({failures[0]}{more}); move the folder "
+                              "away, or pass --overwrite to start over")
     return None
 
 

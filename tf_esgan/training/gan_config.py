@@ -106,10 +106,11 @@ class RuntimeConfig:
     """Where and on what a run executes (none of it changes what a checkpoint means).
 
     Attributes:
-      model_dir: run folder: config.json, checkpoints/, logs/ (TensorBoard). Stored absolute.
+      model_dir: run folder (new, empty or an esgan-train run): config.json, checkpoints/, logs/ (TensorBoard).
+        Stored absolute.
       strategy: "default" (one device), "mirrored" (local devices) or "multi_worker" (TF_CONFIG cluster).
       jit_compile: XLA-compile the whole train step (slower on CPU, see benchmarks).
-      overwrite: replace a differing config.json and start from scratch.
+      overwrite: start from scratch: delete the earlier run's config.json, checkpoints/ and logs/ (only those).
       verbose: 1 = progress bar per epoch, 0 = only the final summary line.
     """
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -39,10 +38,13 @@ from tf_esgan.training import distributed, loop, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR
 from tf_esgan.training.gan_config import PATH_FIELDS, RESUMABLE_CHANGES, TrainConfig, nested_json_dict
 from tf_esgan.training.loop import NonFiniteLossError  # noqa: F401  (raised by train_and_evaluate)
-from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
+from tf_esgan.runs.run_dir import GAN_RUN, config_to_dict, prepare_run_dir
+from tf_esgan.runs.run_owner import RunOwner
 
 VALIDATION_IMAGES = 4  # rows of the per-epoch image grid
 ADAM_BETA_1 = 0.5  # pix2pix's Adam momentum, used by the paper's code base
+# What a run writes beside config.json (see the module docstring): all that overwrite deletes.
+RUN_OWNER = RunOwner(command=GAN_RUN, files=(CHECKPOINT_DIR, summaries.LOG_DIR))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,11 +135,9 @@ def _prepare_folder(config: TrainConfig, chief: bool) -> Path:
     folder = Path(config.runtime.model_dir)
     if not chief:
         return folder
+    # overwrite is an explicit request to start over: the earlier run's files go too.
     prepare_run_dir(folder, config, overwrite=config.runtime.overwrite, ignore=RESUMABLE_CHANGES,
-                    paths=PATH_FIELDS, upgrade=nested_json_dict)
-    if config.runtime.overwrite:  # explicit request to start over: forget the earlier run
-        shutil.rmtree(folder / CHECKPOINT_DIR, ignore_errors=True)
-        shutil.rmtree(folder / summaries.LOG_DIR, ignore_errors=True)
+                    paths=PATH_FIELDS, upgrade=nested_json_dict, owner=RUN_OWNER)
     return folder
 
 
@@ -191,6 +191,7 @@ def train_and_evaluate(config: TrainConfig, *, log: Callable[[str], None] = prin
       ConfigError: `image_size` larger than the smallest image (named).
       UnwritableFolderError: `model_dir` cannot be created or written.
       ConfigMismatchError: `model_dir` holds a run with other settings (unless overwrite).
+      ForeignFolderError: `model_dir` holds a dataset or another command's output (also with overwrite).
       FolderLockedError: another process is writing `model_dir` (see `run_lock`).
       CheckpointError: no readable checkpoint, or a checkpoint could not be written.
       NonFiniteLossError: a loss became NaN/inf (the last good checkpoint is kept).
