@@ -83,7 +83,7 @@ def test_segnet_trains_on_the_split_of_split_seed(datasets_dir):
                                    trainer=SegNetTrainerConfig(seed=1))
         # By id: the config stores the dataset folder resolved (symlinks followed), the
         # expected samples carry the path as given.
-        assert [sample.id for sample in _samples(config)[0]] == [sample.id for sample in expected]
+        assert [sample.id for sample in _samples(config).samples] == [sample.id for sample in expected]
 
 
 def test_a_budget_recorded_flat_reads_as_the_same_budget():

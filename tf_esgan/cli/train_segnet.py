@@ -2,7 +2,9 @@
 
     esgan-train-segnet --train_set=R --dataset_dir=data/tnbc --model_dir=runs/segnet_r
     esgan-train-segnet --train_set=S* --dataset_dir=data/tnbc --synthetic_dir=runs/synth \
-        --model_dir=runs/segnet_s_star
+        --model_dir=runs/segnet_s_star --real_fraction=0.5     # half of every batch real
+    esgan-train-segnet --train_set=R --augmentation=on ...      # R with S*'s augmentation
+    esgan-train-segnet --train_set=R --dataset_dir=data/tnbc --real_train_dir=data/cpm15 ...  # cross-dataset R
 
 Rerunning the same command resumes from the last checkpoint (a larger --epochs extends a
 finished run); --strategy=mirrored|multi_worker trains on several devices or machines.
@@ -17,14 +19,16 @@ from absl import flags
 from tf_esgan.cli.app import fail, run_command
 from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY, DTYPE_POLICIES
-from tf_esgan.segmentation.data import TRAIN_SETS
+from tf_esgan.segmentation.data import AUGMENTATIONS, TRAIN_SETS
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
+from tf_esgan.segmentation.train_config import TUNE_ON
 from tf_esgan.training.gan_config import STRATEGIES
 
 # Every SegNetTrainConfig leaf field is a flag of the same name (see config_flags).
 _CONFIG_FLAGS = define_config_flags(
     SegNetTrainConfig, choices={"train_set": list(TRAIN_SETS), "dtype_policy": [AUTO_DTYPE_POLICY, *DTYPE_POLICIES],
-                                "strategy": list(STRATEGIES)})
+                                "strategy": list(STRATEGIES), "augmentation": list(AUGMENTATIONS),
+                                "tune_on": list(TUNE_ON)})
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run folder (new, empty or an esgan-train-segnet run): "
                                   "config, checkpoints, logs, model.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Start over: delete what an earlier run wrote in --model_dir "

@@ -12,10 +12,18 @@ in haematoxylin-eosin-DAB optical density (Tellez et al. 2018: each stain scaled
 1 +- `stain_sigma` and shifted by +- `stain_sigma`), and a 3x3 median blur with
 probability `median_probability`.
 
+Augmentation is the paper's by default (R*, S* augmented; R, S random crops only);
+`augmentation="on"` or `"off"` applies it to every set alike (e.g. R with the same
+augmentation S* has, so a comparison of the two is about the data, not the augmentation).
+
 The element stream is a pure function of (seed, global element index): element k is
 sample permutation_e[k mod n] with e = k div n and permutation_e a stateless shuffle
 keyed by (seed, e), and its augmentation is keyed by (seed, k). A resumed run starts
 the stream at `start_batch` and sees exactly the batches an uninterrupted run would.
+With `real_fraction` > 0 (S*: the share of real crops per batch), element k at position
+p of its batch of B is real if p < floor(B * f) (or p == floor(B * f) with probability
+frac(B * f), keyed by (seed, k)) and is drawn uniformly from its group, keyed by (seed, k):
+every batch then holds the same share of real crops, however few real images there are.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from tf_esgan.data.image_io import DatasetError
 from tf_esgan.data.pipeline import random_crop_flip_rotate, read_pair_for_crop
 
 TRAIN_SETS = ("R", "R*", "S", "S*")
+#: "auto": the paper's (the starred sets augmented); "on"/"off": every set alike.
+AUGMENTATIONS = ("auto", "on", "off")
 _MEDIAN_SIZE = 3
 
 
@@ -48,6 +58,8 @@ class SegmentationDataConfig:
       stain_sigma: stain jitter strength when augmenting (0 disables).
       median_probability: chance of a 3x3 median blur when augmenting.
       seed: makes order, crops and augmentation reproducible.
+      real_fraction: share of each batch drawn from the first `real_count` samples given to
+        `make_segmentation_dataset` (the real ones of S*); 0 = all samples pooled.
     """
 
     crop_size: int = 256
@@ -57,8 +69,11 @@ class SegmentationDataConfig:
     stain_sigma: float = 0.05
     median_probability: float = 0.3
     seed: int = 0
+    real_fraction: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.real_fraction <= 1.0:
+            raise ValueError(f"SegmentationDataConfig: `real_fraction` must be in [0, 1], got {self.real_fraction}")
         for name in ("crop_size", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SegmentationDataConfig: `{name}` must be >= 1, got {getattr(self, name)}")
@@ -68,16 +83,18 @@ class SegmentationDataConfig:
 
 
 def training_samples(train_set: str, *, real_train: Sequence[Sample],
-                     synthetic: Sequence[Sample]) -> tuple[list[Sample], bool]:
-    """(samples, augment) of a training set name; see the module docstring."""
+                     synthetic: Sequence[Sample], augmentation: str = "auto") -> tuple[list[Sample], bool]:
+    """(samples, augment) of a training set name (real samples first); see the module docstring."""
     if train_set not in TRAIN_SETS:
         raise ValueError(f"train_set: expected one of {TRAIN_SETS}, got {train_set!r}")
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(f"augmentation: expected one of {AUGMENTATIONS}, got {augmentation!r}")
     samples = (list(real_train) if train_set in ("R", "R*", "S*") else []) + (
         list(synthetic) if train_set in ("S", "S*") else [])
     if not samples:
         source = "synthetic_dir" if train_set == "S" else "the real train split"
         raise DatasetError(f"train_set {train_set!r}: no training samples in {source}")
-    return samples, train_set.endswith("*")
+    return samples, train_set.endswith("*") if augmentation == "auto" else augmentation == "on"
 
 
 def segmentation_targets(labels: np.ndarray) -> np.ndarray:
@@ -138,24 +155,43 @@ def _augment_image(image: tf.Tensor, config: SegmentationDataConfig, seed: tf.Te
     return tf.cond(blur, lambda: median_blur(image), lambda: image)
 
 
+def _mixed_choice(index: tf.Tensor, seed: tf.Tensor, *, count: int, real_count: int, batch_size: int,
+                  real_fraction: float) -> tf.Tensor:
+    """Sample index of element `index` when each batch holds `real_fraction` real crops."""
+    per_batch = batch_size * real_fraction
+    whole = int(np.floor(per_batch))
+    draws = tf.random.stateless_uniform([2], tf.random.experimental.stateless_fold_in(tf.stack([seed, index]), 7))
+    position = index % batch_size
+    real = (position < whole) | ((position == whole) & (draws[0] < per_batch - whole))
+    low = tf.where(real, 0, real_count)
+    size = tf.where(real, real_count, count - real_count)
+    return low + tf.minimum(tf.cast(draws[1] * tf.cast(size, tf.float32), tf.int32), size - 1)
+
+
 def make_segmentation_dataset(samples: Sequence[Sample], config: SegmentationDataConfig, *,
-                              start_batch: int = 0) -> tf.data.Dataset:
+                              start_batch: int = 0, real_count: int = 0) -> tf.data.Dataset:
     """Endless batches of (image float32 [B, S, S, 3] in [0, 255], targets float32
     [B, S, S, 2]: nucleus mask, distance map), starting at batch `start_batch`.
 
     Every image must be at least `crop_size` on both sides (DatasetError naming the file).
+    `real_count`: the first `real_count` samples are real (mixed by `config.real_fraction`).
     """
     if not samples:
         raise ValueError("samples: expected at least one image/mask pair, got none")
     size, count = config.crop_size, len(samples)
+    mixed = config.real_fraction > 0 and 0 < real_count < count
     image_paths = tf.constant([str(sample.image_path) for sample in samples])
     mask_paths = tf.constant([str(sample.mask_path) for sample in samples])
     seed = tf.constant(config.seed, tf.int64)
 
     def element(index):
-        epoch, position = index // count, index % count
-        order = tf.argsort(tf.random.stateless_uniform([count], tf.stack([seed, -1 - epoch])))
-        chosen = order[position]
+        if mixed:
+            chosen = _mixed_choice(index, seed, count=count, real_count=real_count, batch_size=config.batch_size,
+                                   real_fraction=config.real_fraction)
+        else:
+            epoch, position = index // count, index % count
+            order = tf.argsort(tf.random.stateless_uniform([count], tf.stack([seed, -1 - epoch])))
+            chosen = order[position]
         image, labels = tf.numpy_function(read_pair_for_crop, [image_paths[chosen], mask_paths[chosen], tf.constant(size, tf.int64)],
                                           [tf.uint8, tf.int32], stateful=False)
         image.set_shape([None, None, 3])

@@ -24,6 +24,7 @@ device with the same global batch, up to the order of floating-point sums.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -64,18 +65,33 @@ RUN_OWNER = RunOwner(command=SEGNET_RUN, files=(
     FIT_ERA_STATE, FIT_ERA_CHECKPOINTS))
 
 
-def _samples(config: SegNetTrainConfig):
-    """(training samples, augment), every file checked (a bad one inside tf.data would abort)."""
+@dataclasses.dataclass(frozen=True)
+class _TrainingData:
+    samples: list  # real ones first
+    augment: bool
+    real_train: list  # the real training images (watershed tuning; S* mixing)
+    real_count: int  # how many of `samples` are real
+
+
+def _samples(config: SegNetTrainConfig) -> _TrainingData:
+    """The training data, every file checked (a bad one inside tf.data would abort)."""
     data = config.data
     real = list_samples(data.dataset_dir)
     check_samples(real, source=data.dataset_dir)  # the held-out slides too: evaluation reads them
     real_train, _ = split_samples_by_group(real, test_fraction=data.test_fraction, seed=config.data_split_seed)
+    real_source = data.dataset_dir
+    if data.real_train_dir:  # a cross-dataset R: another dataset's images, this one's held-out slides
+        real_train, real_source = list_samples(data.real_train_dir), data.real_train_dir
+        check_samples(real_train, source=real_source)
     synthetic = list_samples(data.synthetic_dir) if data.train_set in ("S", "S*") else []
     if synthetic:
         check_samples(synthetic, source=data.synthetic_dir, crop_size=data.crop_size)
     if data.train_set != "S":  # only the sizes are new here: the real set is small
-        check_samples(real_train, source=data.dataset_dir, crop_size=data.crop_size)
-    return training_samples(data.train_set, real_train=real_train, synthetic=synthetic)
+        check_samples(real_train, source=real_source, crop_size=data.crop_size)
+    samples, augment = training_samples(data.train_set, real_train=real_train, synthetic=synthetic,
+                                        augmentation=data.augmentation)
+    return _TrainingData(samples=samples, augment=augment, real_train=real_train,
+                         real_count=len(real_train) if data.train_set != "S" else 0)
 
 
 def _save_model(model: keras.Model, path: Path) -> None:
@@ -129,15 +145,17 @@ def segnet_replica_step(model: keras.Model, config: SegNetTrainConfig) -> Callab
     return replica_step
 
 
-def _segnet_task(model: keras.Model, config: SegNetTrainConfig, samples, augment: bool,
+def _segnet_task(model: keras.Model, config: SegNetTrainConfig, training: _TrainingData,
                  steps_per_epoch: int) -> loop.TrainingTask:
     data_config = SegmentationDataConfig(crop_size=config.data.crop_size, batch_size=config.trainer.batch_size,
-                                         augment=augment, seed=config.trainer.seed)
+                                         augment=training.augment, seed=config.trainer.seed,
+                                         real_fraction=config.data.real_fraction)
 
     def epoch_batches(epoch: int, done: int) -> tf.data.Dataset:
         # One endless stream for the whole run: epoch e is its batches [e * steps, (e + 1) * steps).
         first = epoch * steps_per_epoch + done
-        return make_segmentation_dataset(samples, data_config, start_batch=first).take(steps_per_epoch - done)
+        return make_segmentation_dataset(training.samples, data_config, start_batch=first,
+                                         real_count=training.real_count).take(steps_per_epoch - done)
 
     return loop.TrainingTask(trackables={"model": model, "optimizer": model.optimizer},
                              optimizers={"segnet": model.optimizer},
@@ -204,12 +222,12 @@ def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
     strategy = distributed.make_strategy(config.runtime.strategy)
     chief = distributed.is_chief(strategy)
     loop.check_strategy(strategy, config.runtime.strategy, batch_size=trainer.batch_size, max_train_seconds=0)
-    samples, augment = _samples(config)  # before the run folder is made
+    training = _samples(config)  # before the run folder is made
     folder = Path(model_dir)
     if chief:
         ensure_writable_dir(model_dir, "--model_dir")
     say = (lambda message: print(message, flush=True)) if verbose and chief else (lambda message: None)
-    steps = trainer.steps_per_epoch or math.ceil(len(samples) / trainer.batch_size)
+    steps = trainer.steps_per_epoch or math.ceil(len(training.samples) / trainer.batch_size)
     settings = loop.LoopSettings(epochs=trainer.epochs, steps_per_epoch=steps,
                                  checkpoint_every_steps=trainer.checkpoint_every_steps,
                                  keep_checkpoints=trainer.keep_checkpoints,
@@ -222,24 +240,26 @@ def train_segnet(config: SegNetTrainConfig, model_dir: str | os.PathLike, *,
             say(f"{folder}: finished (by an earlier version); nothing to do")
             return final_path
         model = _build_model(config, strategy)
-        result = loop.train(_segnet_task(model, config, samples, augment, steps), settings, strategy=strategy,
+        result = loop.train(_segnet_task(model, config, training, steps), settings, strategy=strategy,
                             folder=folder, chief=chief, hparams=config_to_dict(config), say=say)
         if chief:
-            _finish(model, folder, samples, config, trained=result.steps_run > 0, say=say)
+            _finish(model, folder, training, config, trained=result.steps_run > 0, say=say)
     return final_path
 
 
-def _finish(model: keras.Model, folder: Path, samples, config: SegNetTrainConfig, *, trained: bool,
-            say: Callable[[str], None]) -> None:
+def _finish(model: keras.Model, folder: Path, training: _TrainingData, config: SegNetTrainConfig, *,
+            trained: bool, say: Callable[[str], None]) -> None:
     """Writes segnet.keras and watershed.json unless they are there and no step ran now."""
     _synchronize_batch_norm(model, False)
     if trained or not (folder / MODEL_FILE).exists():
         _save_model(model, folder / MODEL_FILE)
     if trained or not (folder / WATERSHED_FILE).exists():
-        tuned, score = _tune(model, samples, config.trainer.tune_images)
+        real = config.trainer.tune_on == "real" and training.real_train
+        tune_samples = training.real_train if real else training.samples
+        tuned, score = _tune(model, tune_samples, config.trainer.tune_images)
         save_watershed_config(tuned, folder / WATERSHED_FILE)
-        say(f"watershed tuned on {min(config.trainer.tune_images, len(samples))} training images: "
-            f"{tuned} (mean AJI {score:.4f})")
+        say(f"watershed tuned on {min(config.trainer.tune_images, len(tune_samples))} "
+            f"{'real training' if real else 'training'} images: {tuned} (mean AJI {score:.4f})")
 
 
 def _tune(model: keras.Model, samples, count: int):

@@ -24,18 +24,25 @@ from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
 from tf_esgan.models.segnet import SegNetConfig
 from tf_esgan.runs.run_dir import config_to_dict, nest_flat_dict, resolved_path, sections_from_dict
-from tf_esgan.segmentation.data import TRAIN_SETS
+from tf_esgan.segmentation.data import AUGMENTATIONS, TRAIN_SETS
 from tf_esgan.training.gan_config import STRATEGIES
 
 # Fields (dotted paths) that may change between restarts of one run: they do not change what
-# a checkpoint means (and config.json files of the fit-era trainer lack the last three).
+# a checkpoint means (config.json files of the fit-era trainer lack the middle two; tune_on
+# only decides the watershed tuning after the last step).
 RESUMABLE_CHANGES = ("trainer.epochs", "runtime.strategy", "trainer.checkpoint_every_steps",
-                     "trainer.keep_checkpoints")
+                     "trainer.keep_checkpoints", "trainer.tune_on")
 # Fields holding paths (compared resolved on resume).
-PATH_FIELDS = ("data.dataset_dir", "data.synthetic_dir")
+PATH_FIELDS = ("data.dataset_dir", "data.synthetic_dir", "data.real_train_dir")
 # Values of fields that flat config.json files predate: the Keras BatchNormalization momentum
 # SegNet was always built with.
 LEGACY_DEFAULTS = {"batch_norm_momentum": 0.99}
+# Fields added after runs were written (issue 20), by dotted path, with what those runs did:
+# all crops pooled, the paper's augmentation, the dataset's own training slides, the
+# watershed tuned on the training set's own images.
+ADDED_FIELDS = {("data", "real_fraction"): 0.0, ("data", "augmentation"): "auto",
+                ("data", "real_train_dir"): "", ("trainer", "tune_on"): "training"}
+TUNE_ON = ("real", "training")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -49,6 +56,13 @@ class SegNetDataConfig:
       crop_size: side of the square training crops (a multiple of 32).
       test_fraction: fraction of the slides held out for testing.
       split_seed: seed of the slide-grouped split; None = the trainer's `seed` (several seeds, one split).
+      real_fraction: S* only: share of real crops in every batch; 0 = real and synthetic images
+        pooled (each image once per pass, so ~2 % real crops with 6,000 synthetic pairs).
+      augmentation: "auto" = the paper's (R*, S* augmented, R and S random crops only); "on" /
+        "off" = every set alike (flips, rotations, scale, HED stain jitter, median blur).
+      real_train_dir: real training images from another canonical dataset instead of
+        dataset_dir's training slides (a cross-dataset R, e.g. CPM-15 for TNBC); the held-out
+        slides stay dataset_dir's. Stored absolute.
     """
 
     train_set: str = "R"
@@ -57,6 +71,9 @@ class SegNetDataConfig:
     crop_size: int = 256
     test_fraction: float = DEFAULT_TEST_FRACTION
     split_seed: int | None = None
+    real_fraction: float = 0.0
+    augmentation: str = "auto"
+    real_train_dir: str = ""
 
     def __post_init__(self) -> None:
         if self.train_set not in TRAIN_SETS:
@@ -68,6 +85,15 @@ class SegNetDataConfig:
         # Absolute, so the run's evaluation finds them from any folder.
         object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
         object.__setattr__(self, "synthetic_dir", resolved_path(self.synthetic_dir))
+        object.__setattr__(self, "real_train_dir", resolved_path(self.real_train_dir))
+        if self.augmentation not in AUGMENTATIONS:
+            raise ValueError(f"SegNetTrainConfig: `augmentation` must be one of {AUGMENTATIONS}, "
+                             f"got {self.augmentation!r}")
+        if not 0.0 <= self.real_fraction <= 1.0:
+            raise ValueError(f"SegNetTrainConfig: `real_fraction` must be in [0, 1], got {self.real_fraction}")
+        if self.real_fraction and self.train_set != "S*":
+            raise ValueError(f"SegNetTrainConfig: `real_fraction` mixes real into synthetic crops (S*); "
+                             f"train_set {self.train_set!r} has one kind")
         if self.crop_size < 1:
             raise ValueError(f"SegNetTrainConfig: `crop_size` must be >= 1, got {self.crop_size}")
         if self.crop_size % 32:
@@ -95,7 +121,10 @@ class SegNetTrainerConfig:
       batch_size: global batch of crops, split evenly over the replicas.
       learning_rate: Adam step size.
       seed: data order, augmentation and initial weights (and the split, unless split_seed is set).
-      tune_images: training images used to tune the watershed thresholds.
+      tune_images: images used to tune the watershed thresholds.
+      tune_on: "real": the real training images of the run (R's, also for S and S*: the
+        thresholds then fit real tissue, not synthetic); "training": the training set's own
+        images (before issue 20; for S, synthetic ones).
       checkpoint_every_steps: also checkpoint every this many steps (0 = once per epoch).
       keep_checkpoints: checkpoints kept (older ones are deleted).
     """
@@ -106,6 +135,7 @@ class SegNetTrainerConfig:
     learning_rate: float = 1e-3
     seed: int = 0
     tune_images: int = 16
+    tune_on: str = "real"
     checkpoint_every_steps: int = 0
     keep_checkpoints: int = 3
 
@@ -113,6 +143,8 @@ class SegNetTrainerConfig:
         if self.checkpoint_every_steps < 0:
             raise ValueError(f"SegNetTrainConfig: `checkpoint_every_steps` must be >= 0, "
                              f"got {self.checkpoint_every_steps}")
+        if self.tune_on not in TUNE_ON:
+            raise ValueError(f"SegNetTrainConfig: `tune_on` must be one of {TUNE_ON}, got {self.tune_on!r}")
         for name in ("epochs", "batch_size", "tune_images", "keep_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SegNetTrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
@@ -190,8 +222,17 @@ def nest_json_dict(values: Mapping) -> dict:
     A flat (older) dict gets LEGACY_DEFAULTS for the fields it predates; unknown keys are dropped.
     """
     if not is_flat_json_dict(values):
-        return dict(values)
-    return nest_flat_dict(values, _SECTION_CLASSES, LEGACY_DEFAULTS)
+        return _with_added_fields(values)
+    return _with_added_fields(nest_flat_dict(values, _SECTION_CLASSES, LEGACY_DEFAULTS))
+
+
+def _with_added_fields(values: Mapping) -> dict:
+    """A copy of a nested dict with ADDED_FIELDS filled in where a run predates them."""
+    nested = {key: dict(value) if isinstance(value, Mapping) else value for key, value in values.items()}
+    for (section, name), value in ADDED_FIELDS.items():
+        if isinstance(nested.get(section), dict):
+            nested[section].setdefault(name, value)
+    return nested
 
 
 def nested_json_dict(values: Mapping) -> dict:
@@ -201,5 +242,5 @@ def nested_json_dict(values: Mapping) -> dict:
       ValueError, TypeError: a flat dict that is no valid SegNetTrainConfig.
     """
     if not is_flat_json_dict(values):
-        return dict(values)
+        return _with_added_fields(values)
     return config_to_dict(SegNetTrainConfig.from_json_dict(values))
