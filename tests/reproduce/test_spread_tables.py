@@ -72,3 +72,12 @@ def test_one_seed_summary_shows_plain_values(tmp_path):
     write_seed_summary(config, {7: (_table1(0.4, 0.1), _table2(0.25))}, [], tmp_path)
     table1 = (tmp_path / "table1.md").read_text()
     assert "1 seed(s) (7): one seed" in table1 and "| enhanced | 0.400 | 0.750 | 0.125 | 0.500 |" in table1
+
+
+@pytest.mark.parametrize("dataset, named", [("tnbc", "tnbc"), ("data/mine", "data/mine"), ("/abs/data/mine", "mine")])
+def test_tables_name_the_dataset_not_the_machine_path(tmp_path, dataset, named):
+    config = ReproduceConfig(dataset=dataset, out_dir=str(tmp_path), budget="toy", datasets_root="/nowhere")
+    write_seed_summary(config, {0: (_table1(0.4, 0.1), _table2(0.25))}, [], tmp_path)
+    for table in ("table1.md", "table2.md"):
+        text = (tmp_path / table).read_text()
+        assert f"0 images of {named} (split.json)" in text and "/nowhere" not in text and "/abs" not in text

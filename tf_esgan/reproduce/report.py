@@ -46,6 +46,12 @@ def _csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Pa
     return path
 
 
+def _dataset_label(config) -> str:
+    """The dataset as the reports name it: "tnbc" for a named dataset, a folder as given when
+    relative ("data/mine"), else the folder's name; never a machine's absolute path."""
+    return config.dataset_name if Path(config.dataset).is_absolute() else config.dataset
+
+
 def _rows(table1: dict, table2: dict) -> tuple[dict, dict]:
     """Each table as {row name: [values in column order]} (None where a score does not apply)."""
     rows1 = {variant: [scores[c] for c in TABLE1_COLUMNS] for variant, scores in table1.items()}
@@ -61,7 +67,7 @@ def write_tables_and_figure(config, table1: dict, table2: dict, test: Sequence[S
     cells1 = {row: [format_score(v) for v in values] for row, values in rows1.items()}
     cells2 = {row: [format_score(v) for v in values] for row, values in rows2.items()}
     budget_note = (f"Budget `{config.budget}`, seed {config.seed}; held-out slides: {len(test)} images of "
-                   f"{config.dataset_dir}. Table 2 values are means of per-image scores (pooled values in "
+                   f"{_dataset_label(config)}. Table 2 values are means of per-image scores (pooled values in "
                    "table2/*.json).\n\n")
     files = {
         "table1.md": _write(out / "table1.md", budget_note + CALIBRATION_NOTE + markdown_table(
@@ -105,7 +111,7 @@ def write_seed_summary(config, results: dict[int, tuple[dict, dict]], test: Sequ
     seeds = ", ".join(map(str, results))
     spread = "mean ± sd (sample sd, ddof=1)" if len(results) > 1 else "one seed"
     note = (f"Budget `{config.budget}`; {len(results)} seed(s) ({seeds}): {spread}. Held-out slides, the same "
-            f"for every seed: {len(test)} images of {config.dataset_dir} (split.json). Table 2 values are means "
+            f"for every seed: {len(test)} images of {_dataset_label(config)} (split.json). Table 2 values are means "
             "of per-image scores. Per-seed tables and figures: seed_<s>/.\n\n")
     title = f"over {len(results)} seed(s)"
     return {
