@@ -7,9 +7,11 @@ HoVer-Net train on. Every file is written atomically (temporary file, then renam
 Image `i` depends only on (seed, i): its mask comes from `np.random.default_rng([seed, i])`
 and batches cover fixed index blocks [k * batch_size, (k + 1) * batch_size), so a rerun
 after an interruption skips the finished pairs and writes exactly the files an
-uninterrupted run would have written. One process writes a set at a time (`run_lock`),
-and a set is only resumed or extended by the generator weights and settings that made
-it (`synthetic_set`; config.json records them).
+uninterrupted run would have written. Masks and maps are drawn ahead of the generator and
+pairs written behind it, in threads beside it (`synthesis_pipeline`), with the same files
+as a serial run. One process writes a set at a time (`run_lock`), and a set is only
+resumed or extended by the generator weights and settings that made it (`synthetic_set`;
+config.json records them).
 
 Shards (`num_shards`, `shard_index`) split a job across processes or machines writing
 one folder at the same time: shard K of N writes the blocks b with b % N == K, so the
@@ -21,6 +23,7 @@ batch size, and no pair twice. Array jobs pass the shard on the command line; a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -41,6 +44,7 @@ from tf_esgan.models.inference import generate
 from tf_esgan.run_lock import run_lock
 from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.runs.run_dir import config_to_dict
+from tf_esgan.synthesis_pipeline import run_blocks
 from tf_esgan.synthetic_set import ID_FORMAT
 from tf_esgan.viz.synthetic_pairs import GRID_SIDE, save_synthetic_pairs_figure
 
@@ -68,6 +72,9 @@ class SynthesisConfig:
       num_shards: processes writing the set at the same time (e.g. an array job's size).
       shard_index: this process's shard, 0 <= shard_index < num_shards: it writes the
         batch blocks b with b % num_shards == shard_index.
+      pipeline_depth: batches drawn ahead of the generator (masks, maps) and written behind
+        it (PNGs), each in a thread beside it; 0 = one batch at a time, serially. The
+        files are the same either way (not recorded).
     """
 
     model: str
@@ -81,11 +88,14 @@ class SynthesisConfig:
     overwrite: bool = False
     num_shards: int = 1
     shard_index: int = 0
+    pipeline_depth: int = 2
 
     def __post_init__(self) -> None:
         for name in ("num_images", "batch_size", "num_shards"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SynthesisConfig: `{name}` must be >= 1, got {getattr(self, name)}")
+        if self.pipeline_depth < 0:
+            raise ValueError(f"SynthesisConfig: `pipeline_depth` must be >= 0, got {self.pipeline_depth}")
         if self.preset not in masks.PRESETS:
             raise ValueError(f"SynthesisConfig: `preset` must be one of {sorted(masks.PRESETS)}, got {self.preset!r}")
         if self.conditioning and self.conditioning not in skeleton.CONDITIONING_KINDS:
@@ -178,7 +188,9 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
     record = {**config_to_dict(dataclasses.replace(config, conditioning=kind)),
               synthetic_set.WEIGHTS_KEY: synthetic_set.weights_identity(generator, config.model, step=step),
               synthetic_set.IMAGE_SIZE_KEY: int(generator.inputs[0].shape[1])}
-    del record["shard_index"]  # one set, written by every shard of the job
+    # One set, written by every shard of the job, with the same files at any pipeline depth.
+    for name in ("shard_index", "pipeline_depth"):
+        del record[name]
     sharded = config.num_shards > 1
     with run_lock(config.out_dir, what="synthetic set", shard_index=config.shard_index,
                   num_shards=config.num_shards):
@@ -202,20 +214,29 @@ def _write_pairs(config: SynthesisConfig, generator: keras.Model, kind: str, ver
     progress = progress_bar(len(owned), unit_name="pair", enabled=bool(verbose))
     if len(todo) < len(owned):
         progress.update(len(owned) - len(todo))
-    started, written = time.perf_counter(), 0
-    for block in blocks:
-        indices = list(range(block * config.batch_size, (block + 1) * config.batch_size))
-        pairs = [random_pair(index, config.seed, size, config.preset, kind) for index in indices]
+
+    def indices(block: int) -> range:
+        return range(block * config.batch_size, (block + 1) * config.batch_size)
+
+    def prepare(block: int) -> tuple[list[np.ndarray], np.ndarray]:  # in a helper thread
+        pairs = [random_pair(index, config.seed, size, config.preset, kind) for index in indices(block)]
+        return [labels for labels, _ in pairs], np.stack([condition for _, condition in pairs])
+
+    def generate_block(block: int, prepared: tuple[list[np.ndarray], np.ndarray]) -> list[Callable[[], None]]:
+        labels, conditions = prepared
         # The last block is padded to a full batch: one traced shape, same numbers.
-        images = to_uint8(infer(np.stack([condition for _, condition in pairs])))
-        for index, (labels, _), image in zip(indices, pairs, images):
-            if index >= config.num_images or index not in todo:
-                continue
-            # Labels first: the last file of `pair_paths` completes the pair, and a pair
-            # counts as done only when all exist.
-            write_pair(out, config.format, ID_FORMAT.format(index), image, labels)
-            written += 1
-            progress.add(1)
+        images = to_uint8(infer(conditions))
+        return [functools.partial(write, index, image, mask)
+                for index, mask, image in zip(indices(block), labels, images) if index in todo]
+
+    def write(index: int, image: np.ndarray, labels: np.ndarray) -> None:  # in the other helper thread
+        # Labels first: the last file of `pair_paths` completes the pair, and a pair
+        # counts as done only when all exist.
+        write_pair(out, config.format, ID_FORMAT.format(index), image, labels)
+        progress.add(1)
+
+    started = time.perf_counter()
+    written = run_blocks(blocks, prepare, generate_block, depth=config.pipeline_depth)
     seconds = time.perf_counter() - started
     summary = {"written": written, "skipped": len(owned) - len(todo), "seconds": round(seconds, 2),
                "out_dir": str(out), "figure": None, "shard_index": config.shard_index,
