@@ -54,9 +54,10 @@ def test_tiny_segnet_run_is_unchanged(tmp_path):
         np.testing.assert_allclose(values[name], expected, rtol=SEGNET_RTOL[name], err_msg=name)
 
 
+# One change of each kind (data order, loss, optimizer); a changed seed moves the numbers by
+# 23-83 % and the other changes of benchmarks/pinned_spread.py by more than these.
 @pytest.mark.parametrize("kind, change", [
-    ("gan", {"seed": 1}), ("gan", {"split_seed": 1}), ("gan", {"learning_rate": 1.1e-4}), ("gan", {"beta": 1.1}),
-    ("segnet", {"learning_rate": 1.1e-3}), ("segnet", {"loss_weight": 1.1})])
+    ("gan", {"split_seed": 1}), ("gan", {"beta": 1.1}), ("segnet", {"learning_rate": 1.1e-3})])
 def test_a_changed_computation_moves_the_numbers_beyond_the_tolerance(tmp_path, kind, change):
     if kind == "gan":
         deviations = _deviations(gan_values(tmp_path, **change), GAN_PINNED, GAN_RTOL)

@@ -252,6 +252,7 @@ def test_cli_on_a_full_disk_prints_one_line_naming_the_file(cli_env, tmp_path):
     assert not list(out.rglob(".synthetic_*")) and not pair_formats.list_pair_names(out, "canonical")
 
 
+@pytest.mark.slow  # ~15-70 s; the in-process Ctrl-C test above covers the pipeline's part
 def test_cli_ctrl_c_exits_130_leaving_complete_pairs_only(cli_env, tmp_path):
     out = tmp_path / "set"
     process = subprocess.Popen(_command(out, "--num_images=1000000"), cwd=REPO, env=cli_env,
