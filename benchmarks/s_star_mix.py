@@ -51,8 +51,8 @@ def main(argv):
     from tf_esgan.data.datasets import list_samples, split_samples_by_group
     from tf_esgan.reproduce.budgets import budget_from_flat_dict, get_budget
     from tf_esgan.reproduce.pipeline import ReproduceConfig, _segnet_config
-    from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, load_watershed_config
-    from tf_esgan.segmentation.evaluate import evaluate_samples
+    from tf_esgan.pretrained.segnet_loading import MODEL_FILE, WATERSHED_FILE, load_watershed_config
+    from tf_esgan.segmentation.scoring import evaluate_samples
     from tf_esgan.segmentation.train import train_segnet
 
     run_dir = Path(_RUN_DIR.value)

@@ -10,7 +10,7 @@ Prints JSON:
   random [batch, size, size, 3] images, after one warm-up step that traces the graph;
 - inference_images_per_s[batch]: images per second of `predict_on_batch`, median of
   --steps timed calls after a warm-up call;
-- segment_512_s: `segmentation.evaluate.segment_image` on one 512x512 image (eager
+- segment_512_s: `segmentation.scoring.segment_image` on one 512x512 image (eager
   network call + watershed), as evaluation runs it on a TNBC image;
 - load_average: 1-minute load before and after (the machine may be shared).
 """
@@ -27,7 +27,7 @@ import keras
 import numpy as np
 
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
-from tf_esgan.segmentation.evaluate import segment_image
+from tf_esgan.segmentation.scoring import segment_image
 from tf_esgan.segmentation.loss import SegNetLoss
 
 

@@ -68,7 +68,7 @@ def tiny_pretrained(tmp_path_factory) -> dict:
     from tf_esgan.models.generator import build_generator
     from tf_esgan.models.networks import NetworkConfig, generator_config
     from tf_esgan.models.segnet import SegNetConfig, build_segnet
-    from tf_esgan.pretrained.packaging import package_generator, package_segnet
+    from tf_esgan.serving.pretrained_packaging import package_generator, package_segnet
     from tf_esgan.segmentation.postprocess import WatershedConfig
 
     directory = tmp_path_factory.mktemp("pretrained")

@@ -23,7 +23,7 @@ def demo_models(tmp_path_factory):
     from tf_esgan.models.generator import build_generator
     from tf_esgan.models.networks import NetworkConfig, generator_config
     from tf_esgan.models.segnet import SegNetConfig, build_segnet
-    from tf_esgan.pretrained.packaging import package_generator, package_segnet
+    from tf_esgan.serving.pretrained_packaging import package_generator, package_segnet
     from tf_esgan.segmentation.postprocess import WatershedConfig
 
     directory = tmp_path_factory.mktemp("models")
@@ -73,8 +73,8 @@ def _check_common(summary, out):
 
 def test_demo_with_pretrained_models(demo_models, monkeypatch, tmp_path):
     from tf_esgan.pretrained.registry import DIRECTORY_ENV
-    from tf_esgan.segmentation.evaluate import segment_image
-    from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
+    from tf_esgan.segmentation.scoring import segment_image
+    from tf_esgan.pretrained.segnet_loading import load_segnet_and_watershed
 
     monkeypatch.setenv(DIRECTORY_ENV, str(demo_models))
     config = DemoConfig(out_dir=str(tmp_path / "out"), model="pretrained:demo", segnet="pretrained:demo",

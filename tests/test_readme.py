@@ -255,3 +255,30 @@ def test_top_level_scripts_train_and_export(readme_run):
     version = folder / "exported" / "esgan_generator" / "1"
     assert results["export"].stdout.strip() == "exported/esgan_generator/1"
     assert (version / "saved_model.pb").is_file() and (version / "variables").is_dir()
+
+
+def _map_rows() -> list[list[str]]:
+    section = README.read_text().split("## Map: paper -> code -> test\n", 1)[1].split("\n## ", 1)[0]
+    return [line.split("|")[1:-1] for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| Paper")]
+
+
+def test_the_map_names_code_and_tests_that_exist():
+    """The "Map: paper -> code -> test" table: every file, function and test it names exists."""
+    rows = _map_rows()
+    assert [row[0].split(",")[0].strip() for row in rows][:7] == [f"Eq. {n}" for n in range(1, 8)]
+    for paper, code, checks in rows:
+        source = None
+        for token in re.findall(r"`([^`]+)`", code):
+            if token.endswith(".py"):
+                source = REPO / "tf_esgan" / token
+                assert source.is_file(), f"{paper}: {source}"
+            elif re.fullmatch(r"[\w.]+", token) and not token.endswith(".png"):
+                name = token.rsplit(".", 1)[-1]
+                assert re.search(rf"^\s*(def|class) {name}\b", source.read_text(), re.MULTILINE), f"{paper}: {token}"
+        test_file = None
+        for token in re.findall(r"`([^`]+)`", checks):
+            path, _, test = token.partition("::")
+            test_file = REPO / "tests" / path if path else test_file
+            assert test_file.is_file(), f"{paper}: {test_file}"
+            assert re.search(rf"^def {test}\(", test_file.read_text(), re.MULTILINE), f"{paper}: {token}"

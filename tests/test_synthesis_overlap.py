@@ -2,7 +2,7 @@
 
 The serial loop (`pipeline_depth=0`, one batch at a time in one thread) is the reference;
 the overlapped runs draw masks ahead of the generator and write pairs behind it in two
-threads (`synthesis_pipeline`). Also: shards and resumes write the same bytes; after an
+threads (`synthesis/pipeline.py`). Also: shards and resumes write the same bytes; after an
 interruption, a full disk or Ctrl-C only complete pairs count, a full disk ends in the
 serial loop's error, and no helper thread outlives a run.
 """
@@ -21,14 +21,14 @@ from pathlib import Path
 import keras
 import pytest
 
-from tf_esgan import synthesis
+from tf_esgan.synthesis import job as synthesis
 from tf_esgan.cli.app import INTERRUPTED_STATUS, USAGE_ERROR_STATUS
 from tf_esgan.data import pair_formats
 from tf_esgan.io_utils import DiskFullError
 from tf_esgan.models.networks import NetworkConfig, build_networks
 from tf_esgan.pretrained.registry import DIRECTORY_ENV
 from tf_esgan.runs.run_dir import CONFIG_FILE
-from tf_esgan.synthesis_pipeline import run_blocks
+from tf_esgan.synthesis.pipeline import run_blocks
 
 REPO = Path(__file__).resolve().parents[1]
 COUNT, BATCH = 24, 5  # blocks of 5, the last one padded: 0-4, 5-9, 10-14, 15-19, 20-23

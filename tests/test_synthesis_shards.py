@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tf_esgan import synthesis, synthetic_set
+from tf_esgan.synthesis import job as synthesis, synthetic_set
 from tf_esgan.errors import ConfigError
 from tf_esgan.pretrained.registry import DIRECTORY_ENV
 from tf_esgan.run_lock import LOCK_FILE, FolderLockedError, run_lock, shard_lock_path

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_esgan import synthesis, synthetic_set
+from tf_esgan.synthesis import job as synthesis, synthetic_set
 from tf_esgan.data.image_io import write_image, write_mask
 from tf_esgan.data.pair_formats import PAIR_FORMATS, list_pair_names, read_pair
 from tf_esgan.models.networks import build_networks

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tf_esgan import synthesis, synthetic_set
+from tf_esgan.synthesis import job as synthesis, synthetic_set
 from tf_esgan.cli.app import USAGE_ERROR_STATUS
 from tf_esgan.data.pair_formats import list_pair_names
 from tf_esgan.pretrained.registry import DIRECTORY_ENV

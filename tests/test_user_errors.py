@@ -15,14 +15,14 @@ import pytest
 
 from tf_esgan.data.datasets import DatasetError, check_samples, list_samples, sample_root, validate
 from tf_esgan.errors import ConfigError, ModelLoadError, UserError
-from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
+from tf_esgan.evaluation.table1_job import EvaluationConfig, evaluate_generator
 from tf_esgan.io_utils import UnwritableFolderError, ensure_writable_dir
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
-from tf_esgan.runs.generator_loading import load_generator
+from tf_esgan.pretrained.generator_loading import load_generator
 from tf_esgan.runs.run_dir import ConfigMismatchError, config_to_dict, prepare_run_dir
-from tf_esgan.runs.segnet_loading import load_segnet, save_watershed_config
-from tf_esgan.segmentation.evaluate import evaluate_run
+from tf_esgan.pretrained.segnet_loading import load_segnet, save_watershed_config
+from tf_esgan.segmentation.scoring import evaluate_run
 from tf_esgan.segmentation.postprocess import WatershedConfig
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
 from tf_esgan.segmentation.train_config import SegNetDataConfig

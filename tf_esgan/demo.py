@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import time
 from pathlib import Path
@@ -35,12 +34,13 @@ from tf_esgan.metrics.segmentation import aggregate, instance_counts
 from tf_esgan.models.inference import generate
 from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.networks import NetworkConfig
-from tf_esgan.models.precision import AUTO_DTYPE_POLICY
+from tf_esgan.config_fields import choice_field
+from tf_esgan.models.precision import auto_policy_section
 from tf_esgan.pretrained import registry
+from tf_esgan.pretrained.generator_loading import load_generator
 from tf_esgan.pretrained.loading import model_card
-from tf_esgan.runs.generator_loading import load_generator
-from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
-from tf_esgan.segmentation.evaluate import segment_image
+from tf_esgan.pretrained.segnet_loading import load_segnet_and_watershed
+from tf_esgan.segmentation.scoring import segment_image
 from tf_esgan.serving import export_generator
 from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig, TrainerConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
@@ -73,12 +73,12 @@ class DemoConfig:
     model: str = "pretrained:tnbc"
     segnet: str = "pretrained:tnbc"
     num_masks: int = 8
-    preset: str = "tnbc"
+    preset: str = choice_field("tnbc", sorted(masks.PRESETS))
     seed: int = 0
     train_seconds: float = 0.0
-    network: NetworkConfig = dataclasses.field(default_factory=functools.partial(
+    network: NetworkConfig = dataclasses.field(default_factory=auto_policy_section(
         NetworkConfig, image_size=256, generator_base_filters=16, discriminator_base_filters=16, norm="instance",
-        upsampling="resize", dtype_policy=AUTO_DTYPE_POLICY))
+        upsampling="resize"))
 
     def __post_init__(self):
         if self.num_masks < 1:
@@ -121,7 +121,7 @@ def _generator(config: DemoConfig, out: Path, progress):
             f"with a {config.network.generator_base_filters}-filter generator: a demonstration, "
             "not the shipped model"), result
 
-    generator, kind = load_generator(config.model, log=progress)
+    generator, kind, _ = load_generator(config.model, log=progress)
     return generator, kind, f"generator {config.model}", None
 
 

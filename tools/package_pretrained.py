@@ -49,7 +49,8 @@ def main(argv: list[str]) -> int:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if not (_GENERATOR_RUN.value or _SEGNET_RUN.value):
         raise app.UsageError("give --generator_run and/or --segnet_run")
-    from tf_esgan.pretrained import packaging, registry
+    from tf_esgan.pretrained import registry
+    from tf_esgan.serving import pretrained_packaging as packaging
 
     try:
         card = _card()

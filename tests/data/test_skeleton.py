@@ -158,7 +158,7 @@ def test_binary_mask_is_split_into_components():
 
 def test_empty_mask_gives_zero_maps():
     empty = np.zeros((32, 32), np.uint16)
-    for kind in sk.CONDITIONING_KINDS:
+    for kind in sk.CONDITIONINGS:
         condition = sk.conditioning(empty, kind)
         assert condition.shape == (32, 32, 1) and condition.dtype == np.float32
         assert not condition.any()

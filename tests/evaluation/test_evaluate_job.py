@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tf_esgan.data.datasets import sample_root
-from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
+from tf_esgan.evaluation.table1_job import EvaluationConfig, evaluate_generator
 from tf_esgan.models.networks import NetworkConfig, build_networks
 
 

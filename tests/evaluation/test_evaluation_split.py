@@ -12,7 +12,7 @@ import pytest
 
 from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION, list_samples, sample_root, split_samples_by_group
 from tf_esgan.errors import ConfigError
-from tf_esgan.evaluation.job import EvaluationConfig, _split_samples, evaluate_generator, training_split
+from tf_esgan.evaluation.table1_job import EvaluationConfig, _split_samples, evaluate_generator, training_split
 from tf_esgan.reproduce.pipeline import ReproduceConfig
 from tf_esgan.segmentation.train_config import SegNetDataConfig
 from tf_esgan.training.gan_config import GanDataConfig

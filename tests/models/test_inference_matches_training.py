@@ -19,11 +19,11 @@ from tf_esgan.data.datasets import list_samples, load_pair, sample_root
 from tf_esgan.data.image_io import read_image
 from tf_esgan.data.image_range import to_uint8
 from tf_esgan.evaluation.image_quality_table import synthesize_image
-from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
+from tf_esgan.evaluation.table1_job import EvaluationConfig, evaluate_generator
 from tf_esgan.models.inference import generate
 from tf_esgan.models.networks import build_networks
 from tf_esgan.models.normalization import PerImageInferenceBatchNorm
-from tf_esgan.runs.generator_loading import load_generator
+from tf_esgan.pretrained.generator_loading import load_generator
 from tf_esgan.serving import export_generator
 from tf_esgan.serving.graph_check import saved_model_op_types
 from tf_esgan.synthesis import ID_FORMAT, SynthesisConfig, random_pair, synthesize
@@ -58,7 +58,7 @@ def _training_forward(generator, config: TrainConfig):
 def trained(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"inference_{request.param}")
     config = _train(root / "run", request.param)
-    generator, kind = load_generator(str(root / "run"), log=lambda message: None)
+    generator, kind, _ = load_generator(str(root / "run"), log=lambda message: None)
     return {"root": root, "config": config, "generator": generator, "kind": kind,
             "reference": _training_forward(generator, config)}
 

@@ -12,12 +12,12 @@ import pytest
 from tf_esgan.data.datasets import list_samples, load_pair, sample_root
 from tf_esgan.data.image_io import read_image, read_mask, write_image, write_mask
 from tf_esgan.data.image_range import to_uint8
-from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
+from tf_esgan.evaluation.table1_job import EvaluationConfig, evaluate_generator
 from tf_esgan.metrics import segmentation as seg_metrics
 from tf_esgan.models.inference import generate
 from tf_esgan.pretrained import PretrainedModelError, load_generator as load_pretrained_generator
-from tf_esgan.runs.generator_loading import load_generator
-from tf_esgan.segmentation.evaluate import evaluate_run, load_segmenter
+from tf_esgan.pretrained.generator_loading import load_generator
+from tf_esgan.segmentation.scoring import evaluate_run, load_segmenter
 from tf_esgan.synthesis import SynthesisConfig, random_pair, synthesize
 
 from conftest import REPO
@@ -36,7 +36,8 @@ def small_dataset(tmp_path_factory):
 
 def test_generator_loading_takes_pretrained_names(pretrained_env):
     messages = []
-    generator, kind = load_generator("pretrained:tiny", log=messages.append)
+    generator, kind, step = load_generator("pretrained:tiny", log=messages.append)
+    assert step is None  # a shipped model has no checkpoint
     assert kind == "skeleton" and messages == ["generator: pretrained 'tiny' (skeleton conditioning)"]
     assert load_generator("pretrained:tiny", "skeleton", log=lambda m: None)[1] == "skeleton"
     with pytest.raises(ValueError, match="conditioning 'binary' contradicts pretrained:tiny"):

@@ -11,7 +11,7 @@ from tf_esgan.data.image_range import to_uint8
 from tf_esgan.metrics import segmentation as seg_metrics
 from tf_esgan.models.inference import generate
 from tf_esgan.pretrained import load_generator, load_segnet, model_card
-from tf_esgan.segmentation.evaluate import predict_maps
+from tf_esgan.segmentation.scoring import predict_maps
 from tf_esgan.segmentation.postprocess import watershed_instances
 
 

@@ -13,9 +13,9 @@ import tensorflow as tf
 from tf_esgan.models.networks import build_networks
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
 from tf_esgan.pretrained import available, load_generator, load_segnet, model_card
-from tf_esgan.pretrained.packaging import package_segnet_run
+from tf_esgan.serving.pretrained_packaging import package_segnet_run
 from tf_esgan.runs.run_dir import prepare_run_dir
-from tf_esgan.runs.segnet_loading import save_watershed_config
+from tf_esgan.pretrained.segnet_loading import save_watershed_config
 from tf_esgan.segmentation.postprocess import WatershedConfig
 from tf_esgan.segmentation.train import SegNetTrainConfig
 from tf_esgan.segmentation.train_config import SegNetDataConfig

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_esgan import synthetic_set
+from tf_esgan.synthesis import synthetic_set
 from tf_esgan.data.datasets import sample_root
 from tf_esgan.data.pair_formats import write_pair
 from tf_esgan.errors import UserError

@@ -6,8 +6,8 @@ import pytest
 
 from tf_esgan.data.datasets import list_samples, sample_root
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
-from tf_esgan.runs.segnet_loading import save_watershed_config
-from tf_esgan.segmentation.evaluate import evaluate_run
+from tf_esgan.pretrained.segnet_loading import save_watershed_config
+from tf_esgan.segmentation.scoring import evaluate_run
 from tf_esgan.segmentation.postprocess import WatershedConfig
 
 

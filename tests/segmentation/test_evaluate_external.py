@@ -8,8 +8,8 @@ import pytest
 from tf_esgan.data.datasets import list_samples, load_pair, sample_root
 from tf_esgan.metrics import segmentation as seg_metrics
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
-from tf_esgan.runs.segnet_loading import load_segnet, load_segnet_and_watershed, save_watershed_config
-from tf_esgan.segmentation.evaluate import evaluate_run, segment_image
+from tf_esgan.pretrained.segnet_loading import load_segnet, load_segnet_and_watershed, save_watershed_config
+from tf_esgan.segmentation.scoring import evaluate_run, segment_image
 from tf_esgan.segmentation.postprocess import WatershedConfig
 
 

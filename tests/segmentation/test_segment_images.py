@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tf_esgan.data.image_io import decode_file, read_image
-from tf_esgan.segmentation.evaluate import predict_maps
+from tf_esgan.segmentation.scoring import predict_maps
 from tf_esgan.segmentation.segment_images import SegmentConfig, instance_table, list_input_images
 from tf_esgan.segmentation.tiled_prediction import predict_maps_tiled
 

@@ -8,9 +8,9 @@ import pytest
 
 from tf_esgan.data.datasets import sample_root
 from tf_esgan.models.segnet import SegNetConfig
-from tf_esgan.pretrained.packaging import package_segnet_run
+from tf_esgan.serving.pretrained_packaging import package_segnet_run
 from tf_esgan.runs.run_dir import SEGNET_RUN, ConfigMismatchError, config_to_dict, run_kind
-from tf_esgan.segmentation.evaluate import evaluate_run
+from tf_esgan.segmentation.scoring import evaluate_run
 from tf_esgan.segmentation.train import train_segnet
 from tf_esgan.segmentation.train_config import (SegNetDataConfig, SegNetTrainConfig, SegNetTrainerConfig,
                                                 nested_json_dict)

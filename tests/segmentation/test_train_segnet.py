@@ -17,7 +17,7 @@ from tf_esgan.data.datasets import list_samples, slide_of, split_samples_by_grou
 from tf_esgan.models.precision import AUTO_DTYPE_POLICY
 from tf_esgan.models.segnet import SegNetConfig
 from tf_esgan.runs.run_dir import ConfigMismatchError
-from tf_esgan.segmentation.evaluate import evaluate_run, pad_to_multiple
+from tf_esgan.segmentation.scoring import evaluate_run, pad_to_multiple
 import tf_esgan.segmentation.loss  # noqa: F401  (registers SegNetLoss for load_model)
 from tf_esgan.segmentation.loss import segnet_loss
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tf_esgan.data.datasets import sample_root
 from tf_esgan.losses import adversarial
-from tf_esgan.runs.generator_loading import load_generator
+from tf_esgan.pretrained.generator_loading import load_generator
 from tf_esgan.training.gan_trainer import NonFiniteLossError, train_and_evaluate
 
 from conftest import tiny_train_config
@@ -31,9 +31,9 @@ def test_corrupt_checkpoint_fallback_and_non_finite_stop(tmp_path, monkeypatch):
     assert any("ckpt-2 is unreadable" in m and "falling back" in m for m in messages)
     assert resumed.step == 3 and resumed.epoch == 3  # 1 restored + 2 retrained steps
 
-    generator, kind = load_generator(str(run), log=lambda message: None)
+    generator, kind, step = load_generator(str(run), log=lambda message: None)
     condition = tf.random.uniform([1, 32, 32, 1], 0, 2, seed=1)
-    assert kind == "skeleton"
+    assert kind == "skeleton" and step == 3  # the step of ckpt-3, the newest readable one
     np.testing.assert_allclose(generator(condition, training=False), resumed.generator(condition, training=False),
                                atol=1e-6)
 

@@ -22,7 +22,7 @@ from absl import app, flags
 from absl import logging
 from absl.logging import converter
 
-from tf_esgan.cli import config_flags
+from tf_esgan.cli import config_flags, quiet_flag
 from tf_esgan.errors import ConfigError, UserError
 
 USAGE_ERROR_STATUS = 2
@@ -138,11 +138,11 @@ def _show_command_help(main: Callable) -> None:
     """Makes --helpshort show the command's docstring and flags.
 
     absl lists the flags of the module named by sys.argv[0]; a console script's wrapper
-    defines none, and generated flags are defined in `config_flags`.
+    defines none, and generated flags are defined in `config_flags` (--quiet in `quiet_flag`).
     """
     module = sys.modules[main.__module__]
     sys.modules["__main__"].__doc__ = module.__doc__
-    for source in (main.__module__, config_flags.__name__):
+    for source in (main.__module__, config_flags.__name__, quiet_flag.__name__):
         for flag in flags.FLAGS.get_flags_for_module(source):
             flags.FLAGS.register_flag_by_module(sys.argv[0], flag)
 

@@ -10,8 +10,8 @@ e.g. a `default_factory`'s) and its help text taken from the class docstring's
 `Attributes:` section.
 A field without a default is a required flag. `--config=FILE` reads a JSON config (for
 example a run's `config.json`) whose values replace the defaults; flags given on the
-command line override it. A field whose values are a fixed set (see `choices`) becomes an
-enum flag.
+command line override it. A field whose values are a fixed set (declared on the field with
+`config_fields.choice_field`) becomes an enum flag of exactly those values.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, Mapping
 
 from absl import flags
 
+from tf_esgan.config_fields import field_choices
 from tf_esgan.errors import ConfigError
 
 CONFIG_FLAG = "config"
@@ -112,14 +113,17 @@ def define_config_flags(config_class: type, *, exclude: tuple[str, ...] = (),
       exclude: field names that get no flag (the entry point sets them itself).
       renames: field name -> flag name, where the command line has its own word
         (`lam` -> `lambda`).
-      choices: field name -> allowed values (an enum flag).
+      choices: field name -> allowed values (an enum flag), for a field that declares none
+        itself (`config_fields.choice_field`; a field's own choices are used otherwise).
       helps: field name -> help text, replacing the docstring's.
       flag_values: where the flags are defined (absl's global FLAGS by default).
     """
     renames, choices, helps = dict(renames or {}), dict(choices or {}), dict(helps or {})
     documented = {}
     for kind in {config_class, *(_nested_classes(config_class))}:
-        documented.update(attribute_help(kind))
+        # A section's shared fields are documented by the base class that defines them.
+        for owner in reversed(kind.__mro__):
+            documented.update(attribute_help(owner) if dataclasses.is_dataclass(owner) else {})
     names = {}
     for path, field, kind, _, default in _fields(config_class):
         if field.name in exclude:
@@ -132,8 +136,9 @@ def define_config_flags(config_class: type, *, exclude: tuple[str, ...] = (),
         text = helps.get(field.name) or documented.get(field.name) or field.name.replace("_", " ")
         if required:
             text += " (required)"
-        if field.name in choices:
-            flags.DEFINE_enum(name, default, list(choices[field.name]), text, flag_values=flag_values)
+        allowed = field_choices(field) or choices.get(field.name)
+        if allowed:
+            flags.DEFINE_enum(name, default, list(allowed), text, flag_values=flag_values)
         elif kind is bool:
             flags.DEFINE_bool(name, default, text, flag_values=flag_values)
         elif kind is int:

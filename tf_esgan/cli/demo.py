@@ -8,16 +8,10 @@ model on the crops first and uses it instead of the shipped generator.
 
 from tf_esgan.cli.app import define_deprecated_alias, run_command
 from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
-from tf_esgan.data.masks import PRESETS
 from tf_esgan.demo import DemoConfig, run_demo
-from tf_esgan.models.generator import UPSAMPLINGS
-from tf_esgan.models.normalization import NORMALIZATIONS
-from tf_esgan.models.precision import AUTO_DTYPE_POLICY, DTYPE_POLICIES
 
 # Every DemoConfig field is a flag of the same name (see config_flags).
-_CONFIG_FLAGS = define_config_flags(
-    DemoConfig, choices={"preset": sorted(PRESETS), "norm": list(NORMALIZATIONS), "upsampling": list(UPSAMPLINGS),
-                         "dtype_policy": [AUTO_DTYPE_POLICY, *DTYPE_POLICIES]})
+_CONFIG_FLAGS = define_config_flags(DemoConfig)  # enum flags: the fields' own choices
 define_deprecated_alias("out", "out_dir")
 
 

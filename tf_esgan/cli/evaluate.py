@@ -15,14 +15,11 @@ contradicting the model's own split is refused.
 
 from tf_esgan.cli.app import define_deprecated_alias, run_command
 from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
-from tf_esgan.data.skeleton import CONDITIONING_KINDS
-from tf_esgan.evaluation.job import EvaluationConfig, evaluate_generator
-from tf_esgan.segmentation.evaluate import SPLITS
+from tf_esgan.evaluation.table1_job import EvaluationConfig, evaluate_generator
 
 # Every EvaluationConfig field is a flag of the same name; segnet_dir is --segnet.
 _CONFIG_FLAGS = define_config_flags(
     EvaluationConfig, renames={"segnet_dir": "segnet"},
-    choices={"conditioning": ["", *CONDITIONING_KINDS], "split": list(SPLITS)},
     helps={"test_fraction": "Test share of the slide-grouped split (--split=test/train); default: the "
                             "model's own (needed only for a .keras file).",
            "seed": "Seed of the slide-grouped split (--split=test/train); default: the model's own (needed "

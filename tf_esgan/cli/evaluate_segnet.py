@@ -21,7 +21,7 @@ from absl import flags
 
 from tf_esgan.cli.app import define_deprecated_alias, fail, run_command
 
-from tf_esgan.segmentation.evaluate import SPLITS, evaluate_run
+from tf_esgan.segmentation.scoring import SPLITS, evaluate_run
 
 _MODEL = flags.DEFINE_string("model", None, "pretrained:NAME or the folder of a finished esgan-train-segnet run.")
 _DATASET_DIR = flags.DEFINE_string("dataset_dir", None, "Dataset to score (default: the run's own).")

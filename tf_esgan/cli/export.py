@@ -16,10 +16,9 @@ import sys
 
 from tf_esgan.cli.app import define_deprecated_alias, run_command
 from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
-from tf_esgan.models.variants import VARIANTS
-from tf_esgan.serving.export_job import KINDS, ExportConfig, export_model
+from tf_esgan.serving.export_job import ExportConfig, export_model
 
-_CONFIG_FLAGS = define_config_flags(ExportConfig, choices={"kind": list(KINDS), "variant": ["", *sorted(VARIANTS)]})
+_CONFIG_FLAGS = define_config_flags(ExportConfig)  # enum flags: the fields' own choices
 define_deprecated_alias("export_base", "out_dir")
 
 

@@ -15,6 +15,7 @@ import functools
 from absl import flags
 
 from tf_esgan.cli.app import define_deprecated_alias, run_command
+from tf_esgan.cli.quiet_flag import define_quiet_flag
 from tf_esgan.console import progress_bar, progress_enabled
 from tf_esgan.data.convert import convert_dataset
 from tf_esgan.data.source_formats import FORMATS
@@ -24,7 +25,7 @@ _FORMAT = flags.DEFINE_enum("format", None, sorted(FORMATS),
                             "set of StarDist, Cellpose or HoVer-Net (or canonical).")
 _SOURCE = flags.DEFINE_string("source", None, "Folder of the source dataset.")
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Output folder; images/ and masks/ are created inside it.")
-_QUIET = flags.DEFINE_bool("quiet", False, "Print only the summary, not per-file progress.")
+_QUIET = define_quiet_flag("No progress bar or per-file lines: only the summary.")
 
 define_deprecated_alias("out", "out_dir")
 flags.mark_flags_as_required(["format", "source", "out_dir"])

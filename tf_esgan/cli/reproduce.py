@@ -2,11 +2,10 @@
 
 from tf_esgan.cli.app import run_command
 from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
-from tf_esgan.reproduce.budgets import BUDGETS
 from tf_esgan.reproduce.pipeline import ReproduceConfig, run_reproduction
 
 # Every ReproduceConfig field is a flag of the same name (see config_flags).
-_CONFIG_FLAGS = define_config_flags(ReproduceConfig, choices={"budget": sorted(BUDGETS)})
+_CONFIG_FLAGS = define_config_flags(ReproduceConfig)  # enum flags: the fields' own choices
 
 
 def main(argv):

@@ -16,6 +16,7 @@ import sys
 from absl import flags
 
 from tf_esgan.cli.app import run_command
+from tf_esgan.cli.quiet_flag import define_quiet_flag
 from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
 from tf_esgan.segmentation.segment_images import SegmentConfig, segment_images
 
@@ -23,7 +24,8 @@ from tf_esgan.segmentation.segment_images import SegmentConfig, segment_images
 _CONFIG_FLAGS = define_config_flags(SegmentConfig, exclude=("inputs",))
 _INPUT = flags.DEFINE_multi_string("input", [], "Image file or folder (repeatable; file names after the "
                                    "flags are inputs too).")
-_QUIET = flags.DEFINE_bool("quiet", False, "No progress bar (there is none when stdout is not a terminal).")
+_QUIET = define_quiet_flag("No progress bar (there is none when stdout is not a terminal): only the summary "
+                           "lines.")
 
 
 def main(argv: list[str]) -> int:

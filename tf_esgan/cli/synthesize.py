@@ -31,16 +31,12 @@ from absl import flags
 
 from tf_esgan.cli.app import run_command
 from tf_esgan.cli.config_flags import CONFIG_FLAG, config_from_flags, define_config_flags
-from tf_esgan.data.masks import PRESETS
-from tf_esgan.data.pair_formats import PAIR_FORMATS
-from tf_esgan.data.skeleton import CONDITIONING_KINDS
+from tf_esgan.cli.quiet_flag import define_quiet_flag
 from tf_esgan.errors import ConfigError
 from tf_esgan.synthesis import SynthesisConfig, synthesize, tf_config_shard
 
-_CONFIG_FLAGS = define_config_flags(
-    SynthesisConfig, choices={"preset": sorted(PRESETS), "conditioning": ["", *CONDITIONING_KINDS],
-                              "format": list(PAIR_FORMATS)})
-_QUIET = flags.DEFINE_bool("quiet", False, "No progress bar.")
+_CONFIG_FLAGS = define_config_flags(SynthesisConfig)  # enum flags: the fields' own choices
+_QUIET = define_quiet_flag("No progress bar: only the summary lines.")
 
 
 def _shard() -> dict:

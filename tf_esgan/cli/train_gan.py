@@ -12,28 +12,21 @@ command resumes from the last checkpoint (a larger --epochs extends a finished r
 Watch it with `tensorboard --logdir runs/enhanced/logs`.
 """
 
-from absl import flags
-
 from tf_esgan.cli.app import define_deprecated_alias, run_command
 from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
-from tf_esgan.models.generator import UPSAMPLINGS
-from tf_esgan.models.normalization import NORMALIZATIONS
-from tf_esgan.models.precision import AUTO_DTYPE_POLICY, DTYPE_POLICIES
-from tf_esgan.models.variants import VARIANTS
-from tf_esgan.training.gan_config import STRATEGIES, TrainConfig
+from tf_esgan.cli.quiet_flag import define_quiet_flag, training_verbose
+from tf_esgan.training.gan_config import TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
 
-_CONFIG_FLAGS = define_config_flags(
-    TrainConfig, exclude=("verbose",), renames={"lam": "lambda"},
-    choices={"variant": sorted(VARIANTS), "norm": list(NORMALIZATIONS), "upsampling": list(UPSAMPLINGS),
-             "dtype_policy": [AUTO_DTYPE_POLICY, *DTYPE_POLICIES], "strategy": list(STRATEGIES)})
-_QUIET = flags.DEFINE_bool("quiet", False, "No progress bar, only the final summary line.")
+# Enum flags take their values from the config fields' choices (see config_fields).
+_CONFIG_FLAGS = define_config_flags(TrainConfig, exclude=("verbose",), renames={"lam": "lambda"})
+_QUIET = define_quiet_flag()
 define_deprecated_alias("xla", "jit_compile")
 
 
 def main(argv: list[str]) -> int:
     del argv  # run_command refuses positional arguments
-    train_and_evaluate(config_from_flags(_CONFIG_FLAGS, verbose=0 if _QUIET.value else 1))
+    train_and_evaluate(config_from_flags(_CONFIG_FLAGS, verbose=training_verbose(_QUIET.value)))
     return 0
 
 

@@ -18,22 +18,17 @@ from absl import flags
 
 from tf_esgan.cli.app import fail, run_command
 from tf_esgan.cli.config_flags import config_from_flags, define_config_flags
-from tf_esgan.models.precision import AUTO_DTYPE_POLICY, DTYPE_POLICIES
-from tf_esgan.segmentation.data import AUGMENTATIONS, TRAIN_SETS
+from tf_esgan.cli.quiet_flag import define_quiet_flag, training_verbose
 from tf_esgan.segmentation.train import SegNetTrainConfig, train_segnet
-from tf_esgan.segmentation.train_config import TUNE_ON
-from tf_esgan.training.gan_config import STRATEGIES
 
-# Every SegNetTrainConfig leaf field is a flag of the same name (see config_flags).
-_CONFIG_FLAGS = define_config_flags(
-    SegNetTrainConfig, choices={"train_set": list(TRAIN_SETS), "dtype_policy": [AUTO_DTYPE_POLICY, *DTYPE_POLICIES],
-                                "strategy": list(STRATEGIES), "augmentation": list(AUGMENTATIONS),
-                                "tune_on": list(TUNE_ON)})
+# Every SegNetTrainConfig leaf field is a flag of the same name (see config_flags); enum flags
+# take their values from the fields' choices.
+_CONFIG_FLAGS = define_config_flags(SegNetTrainConfig)
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run folder (new, empty or an esgan-train-segnet run): "
                                   "config, checkpoints, logs, model.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Start over: delete what an earlier run wrote in --model_dir "
                                "(only that) and train from scratch.")
-_QUIET = flags.DEFINE_bool("quiet", False, "One line per epoch instead of a progress bar.")
+_QUIET = define_quiet_flag()
 
 flags.mark_flags_as_required(["model_dir"])
 
@@ -44,7 +39,7 @@ def main(argv: list[str]) -> int:
     if not config.data.dataset_dir:
         fail("esgan-train-segnet", "--dataset_dir is required (the real dataset, canonical layout)")
     model_path = train_segnet(config, _MODEL_DIR.value, overwrite=_OVERWRITE.value,
-                              verbose=2 if _QUIET.value else 1)
+                              verbose=training_verbose(_QUIET.value))
     print(f"model: {model_path}")
     return 0
 

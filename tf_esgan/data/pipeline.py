@@ -53,9 +53,9 @@ class PipelineConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.conditioning not in skeleton.CONDITIONING_KINDS:
+        if self.conditioning not in skeleton.CONDITIONINGS:
             raise ValueError(
-                f"conditioning: expected one of {skeleton.CONDITIONING_KINDS}, got {self.conditioning!r}")
+                f"conditioning: expected one of {skeleton.CONDITIONINGS}, got {self.conditioning!r}")
         for name in ("crop_size", "batch_size", "shuffle_buffer"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {getattr(self, name)}")

@@ -25,7 +25,8 @@ import numpy as np
 from tf_esgan.data.labels import instance_labels
 
 #: Conditioning kinds of the four paper variants and their channel counts.
-CONDITIONING_KINDS = ("binary", "distance", "skeleton")
+CONDITIONINGS = ("binary", "distance", "skeleton")
+CONDITIONING_KINDS = CONDITIONINGS  # its older name, kept for code outside the package
 
 #: A pixel is medial when no neighbour of its nucleus lies uphill by more than this
 #: many pixels of Euclidean depth per pixel of step, i.e. its two closest contour points
@@ -209,8 +210,8 @@ def conditioning_and_contour(labels: np.ndarray, kind: str) -> tuple[np.ndarray,
     The training pipeline needs both for every crop; this validates the labels and finds
     the contour once. Returns (float32 [H, W, 1], bool [H, W]).
     """
-    if kind not in CONDITIONING_KINDS:
-        raise ValueError(f"kind: expected one of {CONDITIONING_KINDS}, got {kind!r}")
+    if kind not in CONDITIONINGS:
+        raise ValueError(f"kind: expected one of {CONDITIONINGS}, got {kind!r}")
     labels = as_labels(labels)
     nuclei = _Nuclei(labels)
     if kind == "binary":

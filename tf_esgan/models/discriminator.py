@@ -13,11 +13,13 @@ from typing import Any
 
 import keras
 
+from tf_esgan.config_fields import choice_field
 from tf_esgan.models.config_model import ConfigModel
 from tf_esgan.models.pix2pix_conventions import (
     KERNEL_SIZE, LEAKY_SLOPE, MAX_FILTER_MULTIPLIER, pix2pix_initializer)
-from tf_esgan.models.normalization import DEFAULT_NORMALIZATION, check_normalization, normalization_layer
-from tf_esgan.models.precision import check_dtype_policy
+from tf_esgan.models.normalization import (
+    DEFAULT_NORMALIZATION, NORMALIZATIONS, check_normalization, normalization_layer)
+from tf_esgan.models.precision import check_dtype_policy, dtype_policy_field
 
 # Two stride-1 valid 4x4 convs (each after 1-pixel zero padding) shrink the
 # map by 2 in total; the map before them must keep at least 1 output pixel.
@@ -43,8 +45,8 @@ class DiscriminatorConfig:
     image_size: int = 256
     base_filters: int = 64
     strided_blocks: int = 3
-    norm: str = DEFAULT_NORMALIZATION
-    dtype_policy: str = "float32"
+    norm: str = choice_field(DEFAULT_NORMALIZATION, NORMALIZATIONS)
+    dtype_policy: str = dtype_policy_field()
 
     def __post_init__(self) -> None:
         owner = "DiscriminatorConfig"

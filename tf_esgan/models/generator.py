@@ -19,11 +19,13 @@ from typing import Any
 
 import keras
 
+from tf_esgan.config_fields import check_choices, choice_field
 from tf_esgan.models.config_model import ConfigModel
 from tf_esgan.models.pix2pix_conventions import (
     KERNEL_SIZE, LEAKY_SLOPE, MAX_FILTER_MULTIPLIER, pix2pix_initializer)
-from tf_esgan.models.normalization import DEFAULT_NORMALIZATION, check_normalization, normalization_layer
-from tf_esgan.models.precision import check_dtype_policy
+from tf_esgan.models.normalization import (
+    DEFAULT_NORMALIZATION, NORMALIZATIONS, check_normalization, normalization_layer)
+from tf_esgan.models.precision import check_dtype_policy, dtype_policy_field
 
 
 UPSAMPLINGS = ("transpose", "resize")
@@ -64,11 +66,11 @@ class GeneratorConfig:
     image_size: int = 256
     base_filters: int = 64
     depth: int = 8
-    norm: str = DEFAULT_NORMALIZATION
-    upsampling: str = "transpose"
+    norm: str = choice_field(DEFAULT_NORMALIZATION, NORMALIZATIONS)
+    upsampling: str = choice_field("transpose", UPSAMPLINGS)
     dropout_rate: float = 0.5
     dropout_blocks: int = 3
-    dtype_policy: str = "float32"
+    dtype_policy: str = dtype_policy_field()
 
     def __post_init__(self) -> None:
         owner = "GeneratorConfig"
@@ -85,8 +87,7 @@ class GeneratorConfig:
         if not 0.0 <= self.dropout_rate < 1.0:
             raise ValueError(f"{owner}: `dropout_rate` must be in [0, 1), got {self.dropout_rate}.")
         check_normalization(self.norm, owner)
-        if self.upsampling not in UPSAMPLINGS:
-            raise ValueError(f"{owner}: `upsampling` must be one of {UPSAMPLINGS}, got {self.upsampling!r}.")
+        check_choices(self, "upsampling", owner)
         check_dtype_policy(self.dtype_policy, owner)
 
     def encoder_filters(self) -> list[int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tf_esgan.models.variants import Variant, get_variant
+from tf_esgan.config_fields import choice_field
+from tf_esgan.models.variants import VARIANTS, Variant, get_variant
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -23,7 +24,7 @@ class GanLossConfig:
       contour_xla: run the contour losses in a `tf.function(jit_compile=True)`.
     """
 
-    variant: str
+    variant: str = choice_field(choices=sorted(VARIANTS))
     l1_weight: float = 100.0
     beta: float = 1.0
     lam: float = 0.1

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 
+from tf_esgan.config_fields import check_choices, same_field
 from tf_esgan.models.discriminator import DiscriminatorConfig, PatchDiscriminator, build_discriminator
-from tf_esgan.models.generator import UPSAMPLINGS, GeneratorConfig, UNetGenerator, build_generator
-from tf_esgan.models.normalization import DEFAULT_NORMALIZATION, check_normalization
-from tf_esgan.models.precision import AUTO_DTYPE_POLICY, check_dtype_policy, resolve_dtype_policy
+from tf_esgan.models.generator import GeneratorConfig, UNetGenerator, build_generator
+from tf_esgan.models.normalization import check_normalization
+from tf_esgan.models.precision import check_config_dtype_policy, dtype_policy_field, with_resolved_dtype_policy
 from tf_esgan.models.variants import get_variant
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
     """Sizes shared by both networks (paper: 256x256 inputs, pix2pix widths).
+
+    The defaults (and choices) are the generator's and discriminator's own (GeneratorConfig,
+    DiscriminatorConfig), taken from there.
 
     Attributes:
       image_size: H = W of the condition map and image = the training crops (paper: 256).
@@ -28,25 +32,24 @@ class NetworkConfig:
         `precision.recommended_dtype_policy()` picks; a job config resolves it when made).
     """
 
-    image_size: int = 256
-    generator_base_filters: int = 64
-    generator_depth: int = 8
-    discriminator_base_filters: int = 64
-    norm: str = DEFAULT_NORMALIZATION
-    upsampling: str = "transpose"
-    dropout_rate: float = 0.5
-    dtype_policy: str = "float32"
+    image_size: int = same_field(GeneratorConfig, "image_size")
+    generator_base_filters: int = same_field(GeneratorConfig, "base_filters")
+    generator_depth: int = same_field(GeneratorConfig, "depth")
+    discriminator_base_filters: int = same_field(DiscriminatorConfig, "base_filters")
+    norm: str = same_field(GeneratorConfig, "norm")
+    upsampling: str = same_field(GeneratorConfig, "upsampling")
+    dropout_rate: float = same_field(GeneratorConfig, "dropout_rate")
+    dtype_policy: str = dtype_policy_field()
 
     def __post_init__(self) -> None:
         check_normalization(self.norm, "NetworkConfig")
-        if self.upsampling not in UPSAMPLINGS:
-            raise ValueError(f"NetworkConfig: `upsampling` must be one of {UPSAMPLINGS}, got {self.upsampling!r}.")
-        if self.dtype_policy != AUTO_DTYPE_POLICY:
-            check_dtype_policy(self.dtype_policy, "NetworkConfig")
+        check_choices(self, "upsampling", "NetworkConfig")
+        check_config_dtype_policy(self.dtype_policy, "NetworkConfig")
 
 
 def generator_config(variant: str, config: NetworkConfig) -> GeneratorConfig:
     """The generator half of `config`, with the input channels of `variant`'s condition map."""
+    config = with_resolved_dtype_policy(config, "NetworkConfig")
     return GeneratorConfig(
         input_channels=get_variant(variant).condition_channels,
         image_size=config.image_size,
@@ -55,12 +58,13 @@ def generator_config(variant: str, config: NetworkConfig) -> GeneratorConfig:
         norm=config.norm,
         upsampling=config.upsampling,
         dropout_rate=config.dropout_rate,
-        dtype_policy=resolve_dtype_policy(config.dtype_policy, "NetworkConfig"),
+        dtype_policy=config.dtype_policy,
     )
 
 
 def build_networks(variant: str, config: NetworkConfig) -> tuple[UNetGenerator, PatchDiscriminator]:
     """(generator, discriminator) whose input channels match `variant`'s condition map."""
+    config = with_resolved_dtype_policy(config, "NetworkConfig")  # once, so both get the same policy
     generator = build_generator(generator_config(variant, config))
     discriminator = build_discriminator(
         DiscriminatorConfig(
@@ -68,7 +72,7 @@ def build_networks(variant: str, config: NetworkConfig) -> tuple[UNetGenerator, 
             image_size=config.image_size,
             base_filters=config.discriminator_base_filters,
             norm=config.norm,
-            dtype_policy=resolve_dtype_policy(config.dtype_policy, "NetworkConfig"),
+            dtype_policy=config.dtype_policy,
         )
     )
     return generator, discriminator

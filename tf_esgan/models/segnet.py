@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from tf_esgan.data.image_range import from_uint8_tensor
-from tf_esgan.models.precision import AUTO_DTYPE_POLICY, check_dtype_policy, resolve_dtype_policy
+from tf_esgan.models.precision import check_config_dtype_policy, dtype_policy_field, with_resolved_dtype_policy
 
 #: Convs per block of the VGG16 encoder (and, mirrored, of the decoder).
 ENCODER_BLOCKS = (2, 2, 3, 3, 3)
@@ -54,11 +54,10 @@ class SegNetConfig:
 
     base_filters: int = 64
     batch_norm_momentum: float = 0.99
-    dtype_policy: str = "float32"
+    dtype_policy: str = dtype_policy_field()
 
     def __post_init__(self) -> None:
-        if self.dtype_policy != AUTO_DTYPE_POLICY:
-            check_dtype_policy(self.dtype_policy, "SegNetConfig")
+        check_config_dtype_policy(self.dtype_policy, "SegNetConfig")
         if self.base_filters < 1:
             raise ValueError(f"SegNetConfig: `base_filters` must be >= 1, got {self.base_filters}")
 
@@ -81,7 +80,7 @@ class ImageScaling(keras.layers.Layer):
         if (height is not None and height % self.multiple) or (width is not None and width % self.multiple):
             raise ValueError(
                 f"SegNet input: height and width must be multiples of {self.multiple}, got "
-                f"{height}x{width} (pad or crop the image first, e.g. segmentation.evaluate.pad_to_multiple)")
+                f"{height}x{width} (pad or crop the image first, e.g. segmentation.scoring.pad_to_multiple)")
         if height is None or width is None:
             dynamic = tf.shape(images)[1:3]
             tf.debugging.assert_equal(
@@ -154,8 +153,7 @@ def build_segnet(config: SegNetConfig = SegNetConfig(), *, name: str = "segnet")
       A Keras model: RGB [B, H, W, 3] in [0, 255] -> float32 [B, H, W, 2] in [0, 1]
       (nucleus probability, distance map).
     """
-    if config.dtype_policy == AUTO_DTYPE_POLICY:
-        config = dataclasses.replace(config, dtype_policy=resolve_dtype_policy(AUTO_DTYPE_POLICY, "SegNetConfig"))
+    config = with_resolved_dtype_policy(config, "SegNetConfig")
     policy = config.dtype_policy
     widths = [config.base_filters * multiplier for multiplier in WIDTH_MULTIPLIERS]
     images = keras.Input(shape=(None, None, 3), name="image")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-CONDITIONINGS = ("binary", "distance", "skeleton")
+from tf_esgan.data.skeleton import CONDITIONINGS
 CONTOUR_LOSSES = ("none", "sharp_gan", "enhanced")
 
 

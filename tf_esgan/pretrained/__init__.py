@@ -7,7 +7,10 @@
 
 Command-line tools take the same models as `--model=pretrained:NAME`. Storage (float16
 `.npz` + JSON record + `registry.json` with sha256 checksums, checked at every load) is
-described in `registry.py`; `tools/package_pretrained.py` adds a trained run.
+described in `registry.py`; `tools/package_pretrained.py` adds a trained run
+(`tf_esgan.serving.pretrained_packaging`). Every `--model` / `--segnet` argument
+(`pretrained:NAME`, a run folder or a `.keras` file) is loaded by `generator_loading.py`
+and `segnet_loading.py`.
 """
 
 from tf_esgan.pretrained.loading import load_generator, load_segnet, model_card

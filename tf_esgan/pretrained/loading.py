@@ -3,7 +3,7 @@
     generator, conditioning = load_generator("tnbc")
     image = tf_esgan.models.inference.generate(generator, condition)   # as for any generator
     segnet, watershed = load_segnet("tnbc")
-    labels = tf_esgan.segmentation.evaluate.segment_image(segnet, rgb_image, watershed)
+    labels = tf_esgan.segmentation.scoring.segment_image(segnet, rgb_image, watershed)
 
 The network is built with `dtype_policy` (default "float32": the same numbers on every
 machine); the policy it was trained with stays in the record (`record["network"]`).
@@ -19,14 +19,12 @@ import keras
 
 from tf_esgan.models.generator import build_generator
 from tf_esgan.models.networks import NetworkConfig, generator_config
-from tf_esgan.models.precision import resolve_dtype_policy
+from tf_esgan.models.precision import DEFAULT_DTYPE_POLICY, resolve_dtype_policy
 from tf_esgan.models.segnet import SegNetConfig, build_segnet
 from tf_esgan.models.variants import VARIANTS, get_variant
+from tf_esgan.models.watershed_config import WatershedConfig
 from tf_esgan.pretrained.registry import ModelFiles, PretrainedModelError, open_model
 from tf_esgan.pretrained.weights import assign_weights, load_weights
-from tf_esgan.segmentation.postprocess import WatershedConfig
-
-DEFAULT_DTYPE_POLICY = "float32"
 
 
 def _config(config_class, values, source, field: str, **overrides):

@@ -5,8 +5,8 @@ float16 halves the size of float32 weights; its 11-bit mantissa (relative error
 its argmax unpooling puts a value back where the encoder's maximum was, and a rounding
 that swaps two nearly equal maxima moves it by a pixel, so a few isolated pixels
 (< 0.1 % on random tiny SegNets) change by up to ~0.05 while the mean change stays
-~1e-4 (tests/pretrained measure both; `packaging` records the trained model's). Where
-that matters, `STORAGE_DTYPES` also offers float32. Values are read back into the
+~1e-4 (tests/pretrained measure both; `serving/pretrained_packaging.py` records the
+trained model's). Where that matters, `STORAGE_DTYPES` also offers float32. Values are read back into the
 float32 (or mixed-precision) network the record describes.
 """
 

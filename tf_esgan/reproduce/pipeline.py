@@ -25,30 +25,33 @@ import functools
 import json
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 import keras
 
-from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION, Sample, list_samples, split_samples_by_group
+from tf_esgan.config_fields import check_choices, choice_field
+from tf_esgan.data.datasets import Sample, list_samples, split_samples_by_group
 from tf_esgan.data.masks import PRESETS
 from tf_esgan.errors import ConfigError
 from tf_esgan.evaluation.image_quality_table import evaluate_image_quality
 from tf_esgan.io_utils import atomic_path
 from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.variants import get_variant
-from tf_esgan.reproduce.budgets import SYNTHESIS_VARIANT, Budget, budget_from_flat_dict, get_budget
+from tf_esgan.pretrained.segnet_loading import MODEL_FILE, WATERSHED_FILE, load_watershed_config
+from tf_esgan.reproduce.budgets import BUDGETS, SYNTHESIS_VARIANT, Budget, budget_from_flat_dict, get_budget
 from tf_esgan.reproduce.calibration import FLAT_CONDITIONING, flat_generate, mean_colour, real_image_aji
 from tf_esgan.reproduce.report import write_seed_summary, write_tables_and_figure
 from tf_esgan.runs.run_dir import config_to_dict, prepare_run_dir
-from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, load_watershed_config
-from tf_esgan.segmentation.evaluate import evaluate_samples, load_segmenter
+from tf_esgan.segmentation.scoring import evaluate_samples, load_segmenter
 from tf_esgan.segmentation.train import train_segnet
+from tf_esgan.segmentation.data import TRAIN_SETS
 from tf_esgan.segmentation.train_config import SegNetDataConfig, SegNetTrainConfig
 from tf_esgan.synthesis import SynthesisConfig, synthesize
+from tf_esgan.training.config_sections import SplitConfig
 from tf_esgan.training.gan_config import GanDataConfig, RuntimeConfig, TrainConfig
 from tf_esgan.training.gan_trainer import train_and_evaluate
 
-TRAINING_SETS = ("R", "R*", "S", "S*")
+TRAINING_SETS = TRAIN_SETS  # Table 2's rows: every training set
 NAMED_DATASETS = ("tnbc", "cpm15", "monuseg")
 SPLIT_FILE = "split.json"
 
@@ -59,35 +62,37 @@ def _quiet(message: str) -> None:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ReproduceConfig:
-    """Attributes:
+class ReproduceConfig(SplitConfig):
+    """One `esgan-reproduce` job; test_fraction (here in (0, 1)) and split_seed: SplitConfig.
+
+    Attributes:
       dataset: "tnbc", "cpm15", "monuseg" (under `datasets_root`) or a folder path.
       out_dir: everything is written here; a rerun resumes.
       budget: a name in `budgets.BUDGETS` ("paper", "cpu", "small", "toy").
       datasets_root: where the named datasets live (canonical layout).
-      test_fraction: share of slides held out for both tables (slide-grouped split).
       seed: first seed: initialisation, data order, augmentation, synthetic masks (and the
         split, see split_seed).
       seeds: number of seeds run (seed, seed+1, ...); the tables give mean ± sd over them.
-      split_seed: seed of the held-out split; None = `seed`. Each seed's run of a
-        multi-seed reproduction sets it to the base seed.
       preset: nuclei preset of the synthetic masks; "" = the dataset's own if it has one.
     """
 
+    OWNER: ClassVar[str] = "ReproduceConfig"
+
     dataset: str
     out_dir: str
-    budget: str = "small"
+    budget: str = choice_field("small", sorted(BUDGETS))
     datasets_root: str = "../shared/datasets"
-    test_fraction: float = DEFAULT_TEST_FRACTION
     seed: int = 0
     seeds: int = 1
-    split_seed: int | None = None
-    preset: str = ""
+    preset: str = choice_field("", ("", *sorted(PRESETS)))
 
     def __post_init__(self):
         get_budget(self.budget)
+        check_choices(self, "preset", "ReproduceConfig")
+        # Both tables need held-out slides, so 0 is refused here.
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction: expected a value in (0, 1), got {self.test_fraction}")
+        super().__post_init__()
         if self.seeds < 1:
             raise ValueError(f"seeds: expected at least 1 seed, got {self.seeds}")
 
@@ -103,7 +108,7 @@ class ReproduceConfig:
 
     @property
     def data_split_seed(self) -> int:
-        return self.seed if self.split_seed is None else self.split_seed
+        return self.split_seed_for(self.seed)
 
     @property
     def nuclei_preset(self) -> str:

@@ -20,7 +20,7 @@ from tf_esgan.evaluation.markdown_table import format_score, markdown_table
 from tf_esgan.io_utils import atomic_path
 from tf_esgan.reproduce.budgets import PAPER_TABLE1, PAPER_TABLE2
 from tf_esgan.reproduce.spread import format_mean_sd, mean_and_sd
-from tf_esgan.segmentation.evaluate import load_segmenter
+from tf_esgan.segmentation.scoring import load_segmenter
 
 TABLE2_COLUMNS = ("dq", "sq", "pq", "aji")
 TABLE2_HEADER = ("Training set", "DQ", "SQ", "PQ", "AJI")

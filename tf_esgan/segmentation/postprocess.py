@@ -23,32 +23,11 @@ from scipy import ndimage
 from skimage import segmentation
 
 from tf_esgan.metrics import segmentation as seg_metrics
+# Defined in models/ (loading a SegNet needs it); `postprocess.WatershedConfig` stays importable.
+from tf_esgan.models.watershed_config import WatershedConfig
 
 # 8-connectivity for markers and leftover blobs: a diagonal step stays inside one nucleus.
 _EIGHT = np.ones((3, 3), bool)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class WatershedConfig:
-    """Post-processing thresholds.
-
-    Attributes:
-      foreground_threshold: nucleus probability above which a pixel is nucleus, in (0, 1).
-      marker_threshold: distance-map value above which a foreground pixel seeds a marker, in (0, 1).
-      min_area: instances with fewer pixels are removed (set to background).
-    """
-
-    foreground_threshold: float = 0.5
-    marker_threshold: float = 0.5
-    min_area: int = 10
-
-    def __post_init__(self) -> None:
-        for name in ("foreground_threshold", "marker_threshold"):
-            value = getattr(self, name)
-            if not 0.0 < value < 1.0:
-                raise ValueError(f"WatershedConfig: `{name}` must be in (0, 1), got {value}")
-        if self.min_area < 0:
-            raise ValueError(f"WatershedConfig: `min_area` must be >= 0, got {self.min_area}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

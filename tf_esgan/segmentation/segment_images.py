@@ -34,7 +34,7 @@ from tf_esgan.console import progress_bar
 from tf_esgan.data.datasets import IMAGES_DIR
 from tf_esgan.data.image_io import DatasetError, read_any_image, write_image, write_mask
 from tf_esgan.io_utils import atomic_path, ensure_writable_dir
-from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
+from tf_esgan.pretrained.segnet_loading import load_segnet_and_watershed
 from tf_esgan.segmentation.postprocess import WatershedConfig, watershed_instances
 from tf_esgan.segmentation.tiled_prediction import (DEFAULT_MARGIN, DEFAULT_TILE_SIZE, check_tiling,
                                                     predict_maps_tiled)

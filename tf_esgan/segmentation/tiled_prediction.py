@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from tf_esgan.models.segnet import SIZE_MULTIPLE
-from tf_esgan.segmentation.evaluate import predict_maps
+from tf_esgan.segmentation.scoring import predict_maps
 
 #: 1024 runs a 1000x1000 MoNuSeg image whole and keeps a 64-filter SegNet's activations
 #: at about 1 GB.

@@ -41,15 +41,15 @@ from tf_esgan.io_utils import ensure_writable_dir
 from tf_esgan.models.precision import model_uses_float16, with_loss_scaling
 from tf_esgan.models.segnet import build_segnet
 from tf_esgan.run_lock import run_lock
-from tf_esgan.segmentation import evaluate
+from tf_esgan.pretrained.segnet_loading import MODEL_FILE, WATERSHED_FILE, save_watershed_config
+from tf_esgan.runs.run_dir import SEGNET_RUN, config_to_dict, prepare_run_dir
+from tf_esgan.runs.run_owner import RunOwner
+from tf_esgan.segmentation import scoring
 from tf_esgan.segmentation.data import SegmentationDataConfig, make_segmentation_dataset, training_samples
 from tf_esgan.segmentation.loss import SegNetLoss, segnet_loss
 from tf_esgan.segmentation.postprocess import TuningGrid, tune_watershed
 from tf_esgan.training import distributed, loop, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, CheckpointError
-from tf_esgan.runs.run_dir import SEGNET_RUN, config_to_dict, prepare_run_dir
-from tf_esgan.runs.run_owner import RunOwner
-from tf_esgan.runs.segnet_loading import MODEL_FILE, WATERSHED_FILE, save_watershed_config
 from tf_esgan.segmentation.train_config import (PATH_FIELDS, RESUMABLE_CHANGES, SegNetTrainConfig,
                                                 nested_json_dict)
 
@@ -268,6 +268,6 @@ def _tune(model: keras.Model, samples, count: int):
     predictions, truths = [], []
     for sample in chosen:
         image, truth = load_pair(sample)
-        predictions.append(evaluate.predict_maps(model, image))
+        predictions.append(scoring.predict_maps(model, image))
         truths.append(truth)
     return tune_watershed(predictions, truths, TuningGrid())

@@ -8,6 +8,8 @@
                                     checkpoints
       runtime: SegNetRuntimeConfig  strategy
 
+The split, trainer and runtime sections share their common fields (and checks) with the
+GAN's: `training.config_sections`.
 config.json holds this nesting. Runs written before it hold one flat dict of the leaf
 fields; `SegNetTrainConfig.from_json_dict` reads both, `nested_json_dict` converts a flat
 one (so a run folder of either kind resumes, see `runs/run_dir.prepare_run_dir`) and
@@ -17,15 +19,15 @@ one (so a run folder of either kind resumes, see `runs/run_dir.prepare_run_dir`)
 from __future__ import annotations
 
 import dataclasses
-import functools
-from typing import Mapping
+from typing import ClassVar, Mapping
 
-from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION
-from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
+from tf_esgan.config_fields import check_choices, choice_field
+from tf_esgan.models.precision import auto_policy_section, with_resolved_dtype_policy
 from tf_esgan.models.segnet import SegNetConfig
 from tf_esgan.runs.run_dir import config_to_dict, nest_flat_dict, resolved_path, sections_from_dict
 from tf_esgan.segmentation.data import AUGMENTATIONS, TRAIN_SETS
-from tf_esgan.training.gan_config import STRATEGIES
+from tf_esgan.training.config_sections import (
+    SplitConfig, StrategyConfig, TrainerBaseConfig, trainer_defaults)
 
 # Fields (dotted paths) that may change between restarts of one run: they do not change what
 # a checkpoint means (config.json files of the fit-era trainer lack the middle two; tune_on
@@ -46,16 +48,14 @@ TUNE_ON = ("real", "training")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SegNetDataConfig:
-    """The training set of a SegNet run and the real dataset's slide-grouped split.
+class SegNetDataConfig(SplitConfig):
+    """The training set of a SegNet run and the real dataset's slide-grouped split (SplitConfig's fields).
 
     Attributes:
       train_set: "R", "R*", "S" or "S*" (see `segmentation.data`).
       dataset_dir: real dataset (canonical layout); its slide-grouped train split is R. Stored absolute.
       synthetic_dir: synthetic pairs (canonical layout), needed by S and S*. Stored absolute.
       crop_size: side of the square training crops (a multiple of 32).
-      test_fraction: fraction of the slides held out for testing.
-      split_seed: seed of the slide-grouped split; None = the trainer's `seed` (several seeds, one split).
       real_fraction: S* only: share of real crops in every batch; 0 = real and synthetic images
         pooled (each image once per pass, so ~2 % real crops with 6,000 synthetic pairs).
       augmentation: "auto" = the paper's (R*, S* augmented, R and S random crops only); "on" /
@@ -65,19 +65,18 @@ class SegNetDataConfig:
         slides stay dataset_dir's. Stored absolute.
     """
 
-    train_set: str = "R"
+    OWNER: ClassVar[str] = "SegNetTrainConfig"
+
+    train_set: str = choice_field("R", TRAIN_SETS)
     dataset_dir: str = ""
     synthetic_dir: str = ""
     crop_size: int = 256
-    test_fraction: float = DEFAULT_TEST_FRACTION
-    split_seed: int | None = None
     real_fraction: float = 0.0
-    augmentation: str = "auto"
+    augmentation: str = choice_field("auto", AUGMENTATIONS)
     real_train_dir: str = ""
 
     def __post_init__(self) -> None:
-        if self.train_set not in TRAIN_SETS:
-            raise ValueError(f"SegNetTrainConfig: `train_set` must be one of {TRAIN_SETS}, got {self.train_set!r}")
+        check_choices(self, "train_set", self.OWNER)
         if not self.dataset_dir:
             raise ValueError("SegNetTrainConfig: `dataset_dir` is required (the real dataset)")
         if self.train_set in ("S", "S*") and not self.synthetic_dir:
@@ -86,9 +85,7 @@ class SegNetDataConfig:
         object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
         object.__setattr__(self, "synthetic_dir", resolved_path(self.synthetic_dir))
         object.__setattr__(self, "real_train_dir", resolved_path(self.real_train_dir))
-        if self.augmentation not in AUGMENTATIONS:
-            raise ValueError(f"SegNetTrainConfig: `augmentation` must be one of {AUGMENTATIONS}, "
-                             f"got {self.augmentation!r}")
+        check_choices(self, "augmentation", self.OWNER)
         if not 0.0 <= self.real_fraction <= 1.0:
             raise ValueError(f"SegNetTrainConfig: `real_fraction` must be in [0, 1], got {self.real_fraction}")
         if self.real_fraction and self.train_set != "S*":
@@ -98,6 +95,7 @@ class SegNetDataConfig:
             raise ValueError(f"SegNetTrainConfig: `crop_size` must be >= 1, got {self.crop_size}")
         if self.crop_size % 32:
             raise ValueError(f"SegNetTrainConfig: `crop_size` must be a multiple of 32, got {self.crop_size}")
+        super().__post_init__()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -112,58 +110,36 @@ class SegNetLossConfig:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SegNetTrainerConfig:
-    """How long and how SegNet trains, and how its watershed is tuned.
+@trainer_defaults(epochs=50, batch_size=4, learning_rate=1e-3)
+class SegNetTrainerConfig(TrainerBaseConfig):
+    """How long and how SegNet trains (the shared fields: TrainerBaseConfig), and how its watershed is tuned.
+
+    Defaults: 50 epochs of batch 4 at Adam step 1e-3.
 
     Attributes:
-      epochs: total epochs (an extended rerun continues to the new total).
-      steps_per_epoch: batches per epoch; 0 = ceil(training images / batch_size).
-      batch_size: global batch of crops, split evenly over the replicas.
-      learning_rate: Adam step size.
-      seed: data order, augmentation and initial weights (and the split, unless split_seed is set).
       tune_images: images used to tune the watershed thresholds.
       tune_on: "real": the real training images of the run (R's, also for S and S*: the
         thresholds then fit real tissue, not synthetic); "training": the training set's own
         images (before issue 20; for S, synthetic ones).
-      checkpoint_every_steps: also checkpoint every this many steps (0 = once per epoch).
-      keep_checkpoints: checkpoints kept (older ones are deleted).
     """
 
-    epochs: int = 50
-    steps_per_epoch: int = 0
-    batch_size: int = 4
-    learning_rate: float = 1e-3
-    seed: int = 0
+    OWNER: ClassVar[str] = "SegNetTrainConfig"
+
     tune_images: int = 16
-    tune_on: str = "real"
-    checkpoint_every_steps: int = 0
-    keep_checkpoints: int = 3
+    tune_on: str = choice_field("real", TUNE_ON)
 
     def __post_init__(self) -> None:
-        if self.checkpoint_every_steps < 0:
-            raise ValueError(f"SegNetTrainConfig: `checkpoint_every_steps` must be >= 0, "
-                             f"got {self.checkpoint_every_steps}")
-        if self.tune_on not in TUNE_ON:
-            raise ValueError(f"SegNetTrainConfig: `tune_on` must be one of {TUNE_ON}, got {self.tune_on!r}")
-        for name in ("epochs", "batch_size", "tune_images", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"SegNetTrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
+        super().__post_init__()
+        check_choices(self, "tune_on", self.OWNER)
+        if self.tune_images < 1:
+            raise ValueError(f"SegNetTrainConfig: `tune_images` must be >= 1, got {self.tune_images}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SegNetRuntimeConfig:
-    """On what a SegNet run executes (it does not change what a checkpoint means).
+class SegNetRuntimeConfig(StrategyConfig):
+    """On what a SegNet run executes (strategy: StrategyConfig, as for the GAN)."""
 
-    Attributes:
-      strategy: "default" (one device), "mirrored" (local devices) or "multi_worker" (TF_CONFIG
-        cluster), as for the GAN; the trainer's `batch_size` is the global batch.
-    """
-
-    strategy: str = "default"
-
-    def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"SegNetTrainConfig: `strategy` must be one of {STRATEGIES}, got {self.strategy!r}")
+    OWNER: ClassVar[str] = "SegNetTrainConfig"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -181,17 +157,14 @@ class SegNetTrainConfig:
     """
 
     data: SegNetDataConfig
-    model: SegNetConfig = dataclasses.field(
-        default_factory=functools.partial(SegNetConfig, dtype_policy=AUTO_DTYPE_POLICY))
+    model: SegNetConfig = dataclasses.field(default_factory=auto_policy_section(SegNetConfig))
     loss: SegNetLossConfig = dataclasses.field(default_factory=SegNetLossConfig)
     trainer: SegNetTrainerConfig = dataclasses.field(default_factory=SegNetTrainerConfig)
     runtime: SegNetRuntimeConfig = dataclasses.field(default_factory=SegNetRuntimeConfig)
 
     def __post_init__(self) -> None:
         # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
-        policy = resolve_dtype_policy(self.model.dtype_policy, "SegNetTrainConfig")
-        if policy != self.model.dtype_policy:
-            object.__setattr__(self, "model", dataclasses.replace(self.model, dtype_policy=policy))
+        object.__setattr__(self, "model", with_resolved_dtype_policy(self.model, "SegNetTrainConfig"))
 
     @classmethod
     def from_json_dict(cls, values: Mapping) -> "SegNetTrainConfig":
@@ -204,7 +177,7 @@ class SegNetTrainConfig:
 
     @property
     def data_split_seed(self) -> int:
-        return self.trainer.seed if self.data.split_seed is None else self.data.split_seed
+        return self.data.split_seed_for(self.trainer.seed)
 
 
 _SECTION_CLASSES = {"data": SegNetDataConfig, "model": SegNetConfig, "loss": SegNetLossConfig,

@@ -1,4 +1,7 @@
-"""SavedModel export for TF Serving: versioned, atomic, no Python ops in the graph."""
+"""Shipping trained models: SavedModel export for TF Serving (versioned, atomic, no Python
+ops in the graph), its clients, and packaging runs as pretrained models
+(`pretrained_packaging.py`).
+"""
 
 from tf_esgan.serving.generator_export import export_generator
 from tf_esgan.serving.segnet_export import export_segnet

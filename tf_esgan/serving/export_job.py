@@ -9,12 +9,11 @@ from typing import Callable
 from tf_esgan.errors import ConfigError
 from tf_esgan.io_utils import ensure_writable_dir
 from tf_esgan.models.variants import VARIANTS, get_variant
-from tf_esgan.pretrained.registry import pretrained_name
-from tf_esgan.runs.generator_loading import load_generator, load_keras_model
-from tf_esgan.runs.segnet_loading import load_segnet
+from tf_esgan.config_fields import choice_field
+from tf_esgan.pretrained.generator_loading import load_generator, load_keras_model
+from tf_esgan.pretrained.registry import KINDS, pretrained_name
+from tf_esgan.pretrained.segnet_loading import load_segnet
 from tf_esgan.serving import generator_export, segnet_export
-
-KINDS = ("generator", "segnet")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -31,8 +30,8 @@ class ExportConfig:
 
     model: str
     out_dir: str
-    kind: str = "generator"
-    variant: str = ""
+    kind: str = choice_field("generator", KINDS)
+    variant: str = choice_field("", ("", *sorted(VARIANTS)))
     model_name: str = ""
     version: int | None = None
     overwrite: bool = False
@@ -47,7 +46,7 @@ class ExportConfig:
 def _load_generator(config: ExportConfig, log: Callable[[str], None]):
     """(generator, conditioning) from a run folder, pretrained:NAME or a `.keras` file."""
     if pretrained_name(config.model) is not None or Path(config.model).is_dir():
-        generator, conditioning = load_generator(config.model, log=log)
+        generator, conditioning, _ = load_generator(config.model, log=log)
         if config.variant and get_variant(config.variant).conditioning != conditioning:
             raise ConfigError(f"--variant={config.variant} disagrees with {config.model} "
                               f"(conditioning {conditioning!r})")

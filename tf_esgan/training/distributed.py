@@ -17,11 +17,11 @@ from typing import Callable, Mapping
 import keras
 import tensorflow as tf
 
-from tf_esgan.training.gan_config import STRATEGIES
+from tf_esgan.training.config_sections import STRATEGIES
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
-    """The `tf.distribute` strategy called `name` (see `gan_config.STRATEGIES`).
+    """The `tf.distribute` strategy called `name` (see `config_sections.STRATEGIES`).
 
     "multi_worker" reads the cluster from the TF_CONFIG environment variable.
     """

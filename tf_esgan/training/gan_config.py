@@ -7,6 +7,9 @@
       trainer: TrainerConfig    epochs, steps_per_epoch, batch_size, learning_rate, seed, checkpoints
       runtime: RuntimeConfig    model_dir, strategy, jit_compile, overwrite, verbose
 
+The split, trainer and runtime sections share their common fields (and checks) with
+SegNet's: `training.config_sections`.
+
 config.json holds this nesting. Runs written before it hold one flat dict of the leaf
 fields; `TrainConfig.from_json_dict` reads both, and `nested_json_dict` converts a flat
 one, so a run folder of either kind resumes (see `runs/run_dir.prepare_run_dir`).
@@ -16,16 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Mapping
+from typing import ClassVar, Mapping
 
-from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION
 from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.networks import NetworkConfig, generator_config
-from tf_esgan.models.precision import AUTO_DTYPE_POLICY, resolve_dtype_policy
+from tf_esgan.models.precision import auto_policy_section, with_resolved_dtype_policy
 from tf_esgan.models.variants import get_variant
 from tf_esgan.runs.run_dir import config_to_dict, nest_flat_dict, resolved_path, sections_from_dict
+from tf_esgan.training.config_sections import (  # noqa: F401  (STRATEGIES: its older home)
+    STRATEGIES, SplitConfig, StrategyConfig, TrainerBaseConfig, trainer_defaults)
 
-STRATEGIES = ("default", "mirrored", "multi_worker")
 DEFAULT_VARIANT = "enhanced"
 
 # Fields (dotted paths) that may change between restarts of one run without refusing the
@@ -43,79 +46,62 @@ LEGACY_DEFAULTS = {"norm": "batch", "dtype_policy": "float32", "upsampling": "tr
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class GanDataConfig:
-    """The dataset of a GAN run and its slide-grouped split.
+class GanDataConfig(SplitConfig):
+    """The dataset of a GAN run and its slide-grouped split (test_fraction, split_seed: SplitConfig).
 
     Attributes:
       dataset_dir: canonical dataset (images/, masks/); split by slide into train/validation. Stored absolute.
-      test_fraction: fraction of the slides held out for validation (the image grid).
-      split_seed: seed of the slide-grouped split; None = the trainer's `seed` (several seeds, one split).
     """
 
+    OWNER: ClassVar[str] = "TrainConfig"
+
     dataset_dir: str
-    test_fraction: float = DEFAULT_TEST_FRACTION
-    split_seed: int | None = None
 
     def __post_init__(self) -> None:
         if not self.dataset_dir:
             raise ValueError("TrainConfig: `dataset_dir` is required (a folder with images/ and masks/)")
         # Absolute, so config.json names the same folder from wherever it is read.
         object.__setattr__(self, "dataset_dir", resolved_path(self.dataset_dir))
-        if not 0.0 <= self.test_fraction < 1.0:
-            raise ValueError(f"TrainConfig: `test_fraction` must be in [0, 1), got {self.test_fraction}")
+        super().__post_init__()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainerConfig:
-    """How long and how the GAN trains.
+@trainer_defaults(epochs=150, batch_size=1, learning_rate=1e-4)
+class TrainerConfig(TrainerBaseConfig):
+    """How long and how the GAN trains (the shared fields and their documentation: TrainerBaseConfig).
+
+    Defaults: the paper's 150 epochs of batch 1 at Adam step 1e-4.
 
     Attributes:
-      epochs: total epochs (paper: 150); a larger value on restart extends a run.
-      steps_per_epoch: batches per epoch; 0 = one pass over every `image_size` tile of the training
-        images (a 512x512 image holds 4 tiles of 256) // batch_size.
-      batch_size: global batch (paper: 1), split evenly over the replicas.
-      learning_rate: Adam step size of G and D (paper: 1e-4); Adam beta_1 = 0.5 (pix2pix).
-      seed: initial weights, data order and augmentation (and the split, unless split_seed is set).
-      checkpoint_every_steps: also checkpoint every this many steps (0 = once per epoch).
-      keep_checkpoints: checkpoints kept (older ones are deleted).
       max_train_seconds: stop (after a checkpoint) once training took this long; 0 = no limit.
     """
 
-    epochs: int = 150
-    steps_per_epoch: int = 0
-    batch_size: int = 1
-    learning_rate: float = 1e-4
-    seed: int = 0
-    checkpoint_every_steps: int = 0
-    keep_checkpoints: int = 3
+    OWNER: ClassVar[str] = "TrainConfig"
+
     max_train_seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig: `{name}` must be >= 1, got {getattr(self, name)}")
-        for name in ("steps_per_epoch", "checkpoint_every_steps", "max_train_seconds"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"TrainConfig: `{name}` must be >= 0, got {getattr(self, name)}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"TrainConfig: `learning_rate` must be > 0, got {self.learning_rate}")
+        super().__post_init__()
+        if self.max_train_seconds < 0:
+            raise ValueError(f"TrainConfig: `max_train_seconds` must be >= 0, got {self.max_train_seconds}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class RuntimeConfig:
-    """Where and on what a run executes (none of it changes what a checkpoint means).
+class RuntimeConfig(StrategyConfig):
+    """Where and on what a run executes (none of it changes what a checkpoint means; strategy: StrategyConfig).
 
     Attributes:
       model_dir: run folder (new, empty or an esgan-train run): config.json, checkpoints/, logs/ (TensorBoard).
         Stored absolute.
-      strategy: "default" (one device), "mirrored" (local devices) or "multi_worker" (TF_CONFIG cluster).
       jit_compile: XLA-compile the whole train step (slower on CPU, see benchmarks).
       overwrite: start from scratch: delete the earlier run's config.json, checkpoints/ and logs/ (only those).
-      verbose: 1 = progress bar per epoch, 0 = only the final summary line.
+      verbose: 1 = progress bar per epoch (on a terminal); 2 = one summary line per epoch (--quiet);
+        0 = only the final summary line.
     """
 
+    OWNER: ClassVar[str] = "TrainConfig"
+
     model_dir: str
-    strategy: str = "default"
     jit_compile: bool = False
     overwrite: bool = False
     verbose: int = 1
@@ -124,8 +110,7 @@ class RuntimeConfig:
         if not self.model_dir:
             raise ValueError("TrainConfig: `model_dir` is required (the run folder)")
         object.__setattr__(self, "model_dir", resolved_path(self.model_dir))
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"TrainConfig: `strategy` must be one of {STRATEGIES}, got {self.strategy!r}")
+        super().__post_init__()
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -144,16 +129,13 @@ class TrainConfig:
 
     data: GanDataConfig
     runtime: RuntimeConfig
-    model: NetworkConfig = dataclasses.field(
-        default_factory=functools.partial(NetworkConfig, dtype_policy=AUTO_DTYPE_POLICY))
+    model: NetworkConfig = dataclasses.field(default_factory=auto_policy_section(NetworkConfig))
     loss: GanLossConfig = dataclasses.field(default_factory=functools.partial(GanLossConfig, variant=DEFAULT_VARIANT))
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
 
     def __post_init__(self) -> None:
         # Frozen dataclass: resolve "auto" once, so config.json names the policy used.
-        policy = resolve_dtype_policy(self.model.dtype_policy, "TrainConfig")
-        if policy != self.model.dtype_policy:
-            object.__setattr__(self, "model", dataclasses.replace(self.model, dtype_policy=policy))
+        object.__setattr__(self, "model", with_resolved_dtype_policy(self.model, "TrainConfig"))
         # The generator's own checks (image_size a multiple of 2**depth), before any file is written.
         generator_config(self.loss.variant, self.model)
 
@@ -178,7 +160,7 @@ class TrainConfig:
 
     @property
     def data_split_seed(self) -> int:
-        return self.trainer.seed if self.data.split_seed is None else self.data.split_seed
+        return self.data.split_seed_for(self.trainer.seed)
 
 
 _SECTION_CLASSES = {"data": GanDataConfig, "model": NetworkConfig, "loss": GanLossConfig,

@@ -47,7 +47,6 @@ from typing import Callable
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from tf_esgan.data.pair_formats import PAIR_FORMATS, pair_paths
 from tf_esgan.errors import UserError
@@ -56,7 +55,6 @@ from tf_esgan.io_utils import (TEMPORARY_SUFFIX, disk_full_error, file_mode, is_
 from tf_esgan.pretrained.registry import pretrained_name
 from tf_esgan.run_lock import SHARD_LOCK_FILE, FolderLockedError
 from tf_esgan.runs.run_dir import CONFIG_FILE, ConfigMismatchError, prepare_run_dir, resolved_path
-from tf_esgan.training.checkpoints import CHECKPOINT_DIR, CheckpointError, restore_newest
 from tf_esgan.viz.synthetic_pairs import FIGURE_DIR, FIGURE_NAME
 
 ID_FORMAT = "synthetic_{:06d}"
@@ -91,23 +89,6 @@ def weights_sha256(model: keras.Model) -> str:
         digest.update(f"{value.dtype.str}{value.shape};".encode())
         digest.update(value.tobytes())
     return digest.hexdigest()
-
-
-def checkpoint_step(model: str) -> int | None:
-    """Training step of the newest readable checkpoint of run folder `model` (else None).
-
-    What `generator_loading.load_generator` restores; recorded to tell the user which
-    checkpoint made a set (the hash is what is compared).
-    """
-    folder = Path(model) / CHECKPOINT_DIR
-    if pretrained_name(model) is not None or not folder.is_dir():
-        return None
-    step = tf.Variable(0, dtype=tf.int64, trainable=False)
-    try:
-        restored = restore_newest(tf.train.Checkpoint(step=step), folder, partial=True, log=lambda message: None)
-    except CheckpointError:  # e.g. checkpoints without a step counter
-        return None
-    return int(step.numpy()) if restored else None
 
 
 def model_location(model: str) -> str:

@@ -8,9 +8,9 @@ Image `i` depends only on (seed, i): its mask comes from `np.random.default_rng(
 and batches cover fixed index blocks [k * batch_size, (k + 1) * batch_size), so a rerun
 after an interruption skips the finished pairs and writes exactly the files an
 uninterrupted run would have written. Masks and maps are drawn ahead of the generator and
-pairs written behind it, in threads beside it (`synthesis_pipeline`), with the same files
+pairs written behind it, in threads beside it (`pipeline.py`), with the same files
 as a serial run. One process writes a set at a time (`run_lock`), and a set is only
-resumed or extended by the generator weights and settings that made it (`synthetic_set`;
+resumed or extended by the generator weights and settings that made it (`synthetic_set.py`;
 config.json records them).
 
 Shards (`num_shards`, `shard_index`) split a job across processes or machines writing
@@ -34,18 +34,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_esgan import synthetic_set
+from tf_esgan.config_fields import choice_field
 from tf_esgan.console import progress_bar
 from tf_esgan.data import masks, skeleton
 from tf_esgan.data.image_range import to_uint8
 from tf_esgan.data.pair_formats import PAIR_FORMATS, write_pair
 from tf_esgan.errors import ConfigError
 from tf_esgan.models.inference import generate
+from tf_esgan.pretrained.generator_loading import load_generator
 from tf_esgan.run_lock import run_lock
-from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.runs.run_dir import config_to_dict
-from tf_esgan.synthesis_pipeline import run_blocks
-from tf_esgan.synthetic_set import ID_FORMAT
+from tf_esgan.synthesis import synthetic_set
+from tf_esgan.synthesis.pipeline import run_blocks
+from tf_esgan.synthesis.synthetic_set import ID_FORMAT
 from tf_esgan.viz.synthetic_pairs import GRID_SIDE, save_synthetic_pairs_figure
 
 
@@ -80,11 +81,11 @@ class SynthesisConfig:
     model: str
     out_dir: str
     num_images: int
-    preset: str = "tnbc"
+    preset: str = choice_field("tnbc", sorted(masks.PRESETS))
     seed: int = 0
     batch_size: int = 8
-    conditioning: str = ""
-    format: str = "canonical"
+    conditioning: str = choice_field("", ("", *skeleton.CONDITIONINGS))
+    format: str = choice_field("canonical", PAIR_FORMATS)
     overwrite: bool = False
     num_shards: int = 1
     shard_index: int = 0
@@ -98,8 +99,8 @@ class SynthesisConfig:
             raise ValueError(f"SynthesisConfig: `pipeline_depth` must be >= 0, got {self.pipeline_depth}")
         if self.preset not in masks.PRESETS:
             raise ValueError(f"SynthesisConfig: `preset` must be one of {sorted(masks.PRESETS)}, got {self.preset!r}")
-        if self.conditioning and self.conditioning not in skeleton.CONDITIONING_KINDS:
-            raise ValueError(f"SynthesisConfig: `conditioning` must be one of {skeleton.CONDITIONING_KINDS} "
+        if self.conditioning and self.conditioning not in skeleton.CONDITIONINGS:
+            raise ValueError(f"SynthesisConfig: `conditioning` must be one of {skeleton.CONDITIONINGS} "
                              f"or empty, got {self.conditioning!r}")
         if self.format not in PAIR_FORMATS:
             raise ValueError(f"SynthesisConfig: `format` must be one of {PAIR_FORMATS}, got {self.format!r}")
@@ -179,8 +180,7 @@ def synthesize(config: SynthesisConfig, *, generator: keras.Model | None = None,
     """
     step = None
     if generator is None:
-        generator, kind = load_generator(config.model, config.conditioning, log=log)
-        step = synthetic_set.checkpoint_step(config.model)
+        generator, kind, step = load_generator(config.model, config.conditioning, log=log)
     elif not config.conditioning:
         raise ValueError("synthesize: pass config.conditioning with an in-memory generator")
     else:

@@ -22,10 +22,10 @@ import keras
 from tf_esgan.errors import ModelLoadError, ModelNotFoundError
 from tf_esgan.io_utils import atomic_path
 import tf_esgan.models.segnet  # noqa: F401  (registers SegNet's layers)
+from tf_esgan.models.watershed_config import WatershedConfig
 from tf_esgan.pretrained import registry
 from tf_esgan.pretrained.loading import load_segnet as load_pretrained
 from tf_esgan.runs.run_dir import GAN_RUN, run_kind
-from tf_esgan.segmentation.postprocess import WatershedConfig
 
 WATERSHED_FILE = "watershed.json"
 MODEL_FILE = "segnet.keras"

@@ -7,18 +7,20 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from tf_esgan.config_fields import choice_field
 from tf_esgan.console import progress_bar
+from tf_esgan.data.skeleton import CONDITIONINGS
 from tf_esgan.data.datasets import DatasetError, check_samples
 from tf_esgan.errors import ConfigError, ModelLoadError
 from tf_esgan.evaluation.image_quality_table import Table1Result, evaluate_image_quality, write_reports
 from tf_esgan.io_utils import ensure_writable_dir
 from tf_esgan.models.inference import generate
+from tf_esgan.pretrained.generator_loading import load_generator
 from tf_esgan.pretrained.registry import open_model, pretrained_name
 from tf_esgan.run_lock import run_lock
-from tf_esgan.runs.generator_loading import load_generator
 from tf_esgan.runs.run_dir import CONFIG_FILE
+from tf_esgan.segmentation.scoring import SPLITS, evaluation_samples, load_segmenter
 from tf_esgan.training.gan_config import TrainConfig
-from tf_esgan.segmentation.evaluate import SPLITS, evaluation_samples, load_segmenter
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -43,8 +45,8 @@ class EvaluationConfig:
     model: str
     dataset_dir: str = ""
     out_dir: str
-    conditioning: str = ""
-    split: str = "all"
+    conditioning: str = choice_field("", ("", *CONDITIONINGS))
+    split: str = choice_field("all", SPLITS)
     test_fraction: float | None = None
     seed: int | None = None
     segnet_dir: str = ""
@@ -150,7 +152,7 @@ def evaluate_generator(config: EvaluationConfig, *, log: Callable[[str], None] =
         raise DatasetError(f"{dataset_dir}: no image/mask pairs in split {config.split!r}")
     check_samples(samples, source=dataset_dir)
     ensure_writable_dir(config.out_dir, "--out_dir")
-    generator, kind = load_generator(config.model, config.conditioning, log=log)
+    generator, kind, _ = load_generator(config.model, config.conditioning, log=log)
     segment = load_segmenter(config.segnet_dir) if config.segnet_dir else None
     tile = int(generator.input_shape[1])
     check_samples(samples, source=dataset_dir, crop_size=tile, crop_flag="--model's input size")

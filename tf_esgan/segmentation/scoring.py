@@ -1,4 +1,9 @@
-"""Segment whole images with a trained SegNet + watershed and score DQ, SQ, PQ, AJI.
+"""SegNet scoring: segment whole images with a trained SegNet + watershed, score DQ, SQ, PQ, AJI.
+
+The `esgan-evaluate-segnet` job (Table 2's cells; Table 1's AJI column reuses it). The
+scores themselves are the pure functions of `metrics/segmentation.py`; `evaluation/` is
+Table 1 (image quality of generated images).
+
 
 Images of any size are padded by reflection to the next multiple of 32 (SegNet's
 constraint), run through the network one at a time, and the outputs cropped back.
@@ -28,13 +33,11 @@ from tf_esgan.metrics import segmentation as seg_metrics
 from tf_esgan.metrics.score_conventions import convention_blocks
 from tf_esgan.models.segnet import SIZE_MULTIPLE
 from tf_esgan.pretrained.registry import pretrained_name
+from tf_esgan.pretrained.segnet_loading import load_segnet_and_watershed, segnet_file
 from tf_esgan.run_lock import run_lock
+from tf_esgan.runs.run_dir import GAN_RUN, run_kind
 from tf_esgan.segmentation.postprocess import WatershedConfig, watershed_instances
 from tf_esgan.segmentation.train_config import nest_json_dict
-from tf_esgan.runs.run_dir import GAN_RUN, run_kind
-# The run-folder file names and the watershed file format live with the loading code
-# (`runs.segnet_loading`); segmentation/train.py still names them as evaluate.*.
-from tf_esgan.runs.segnet_loading import load_segnet_and_watershed, segnet_file
 
 SPLITS = ("test", "train", "all")
 RUN_CONFIG_FILE = "config.json"

@@ -5,8 +5,9 @@
 `package_segnet` take models in memory. Each one, before writing anything, rebuilds the
 network from the record and the stored (float16) weights exactly as `load_generator` /
 `load_segnet` will, and records how far its output is from the trained model's
-(`record["storage_check"]`; see `weights.py` for SegNet's isolated pixels). Files are
-written atomically, the registry last.
+(`record["storage_check"]`; see `pretrained/weights.py` for SegNet's isolated pixels). Files are
+written atomically, the registry last. It sits here, above `segmentation/`, and not in
+`pretrained/` (which segmentation loads its models through) because it reads SegNet runs.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from tf_esgan.data.image_range import to_uint8
 from tf_esgan.io_utils import atomic_path
 from tf_esgan.models.inference import generate
 from tf_esgan.models.variants import get_variant
+from tf_esgan.models.watershed_config import WatershedConfig
 from tf_esgan.pretrained import registry
+from tf_esgan.pretrained.generator_loading import load_generator
 from tf_esgan.pretrained.loading import generator_from_record, segnet_from_record
+from tf_esgan.pretrained.segnet_loading import load_segnet_and_watershed
 from tf_esgan.pretrained.weights import STORAGE_DTYPE, save_weights, to_storage
-from tf_esgan.runs.generator_loading import load_generator
-from tf_esgan.runs.segnet_loading import load_segnet_and_watershed
-from tf_esgan.segmentation.evaluate import predict_maps
-from tf_esgan.segmentation.postprocess import WatershedConfig
+from tf_esgan.segmentation.scoring import predict_maps
 from tf_esgan.segmentation.train_config import SegNetTrainConfig
 from tf_esgan.training.gan_config import TrainConfig
 
@@ -135,7 +136,7 @@ def package_generator_run(run_dir: str | os.PathLike, *, name: str, card: dict |
     run_dir = Path(run_dir)
     values = _run_config(run_dir, "esgan-train")
     run = TrainConfig.from_json_dict(values)
-    generator, _ = load_generator(str(run_dir), log=log)
+    generator, _, _ = load_generator(str(run_dir), log=log)
     source = {"run_dir": str(run_dir.resolve()), "training_config": values}
     return package_generator(generator, name=name, variant=run.variant, network=run.model,
                              card=card, source=source, directory=directory, weights_dtype=weights_dtype)
