@@ -105,6 +105,18 @@ TINY_GAN = dict(image_size=32, generator_base_filters=4, generator_depth=5, disc
                 epochs=1, steps_per_epoch=1, test_fraction=0.25, verbose=0)
 
 
+def tiny_generator(*, seed: int, image_size: int, filters: int):
+    """An untrained enhanced-variant generator of depth 5 with widths `filters`, weights from `seed`."""
+    import keras
+
+    from tf_esgan.models.networks import NetworkConfig, build_networks
+
+    keras.utils.set_random_seed(seed)
+    generator, _ = build_networks("enhanced", NetworkConfig(image_size=image_size, generator_base_filters=filters,
+                                                            generator_depth=5, discriminator_base_filters=filters))
+    return generator
+
+
 def tiny_train_config(dataset_dir, model_dir, **overrides) -> TrainConfig:
     """A TrainConfig of TINY_GAN's sizes; `overrides` name leaf fields (epochs=2, variant="sharp_gan").
 

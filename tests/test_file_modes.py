@@ -6,22 +6,19 @@
 import os
 import stat
 
-import keras
 import pytest
 
 from tf_esgan import synthesis
-from tf_esgan.models.networks import NetworkConfig, build_networks
 from tf_esgan.serving import export_generator
+
+from conftest import tiny_generator
 
 UMASKS = [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)]
 
 
 @pytest.fixture(scope="module")
 def generator():
-    keras.utils.set_random_seed(0)
-    generator, _ = build_networks("enhanced", NetworkConfig(image_size=32, generator_base_filters=2,
-                                                            generator_depth=5, discriminator_base_filters=2))
-    return generator
+    return tiny_generator(seed=0, image_size=32, filters=2)
 
 
 def modes(root):

@@ -18,17 +18,17 @@ import threading
 import time
 from pathlib import Path
 
-import keras
 import pytest
 
 from tf_esgan.synthesis import job as synthesis
 from tf_esgan.cli.app import INTERRUPTED_STATUS, USAGE_ERROR_STATUS
 from tf_esgan.data import pair_formats
 from tf_esgan.io_utils import DiskFullError
-from tf_esgan.models.networks import NetworkConfig, build_networks
 from tf_esgan.pretrained.registry import DIRECTORY_ENV
 from tf_esgan.runs.run_dir import CONFIG_FILE
 from tf_esgan.synthesis.pipeline import run_blocks
+
+from conftest import tiny_generator
 
 REPO = Path(__file__).resolve().parents[1]
 COUNT, BATCH = 24, 5  # blocks of 5, the last one padded: 0-4, 5-9, 10-14, 15-19, 20-23
@@ -40,10 +40,7 @@ MAT_HEADER_TEXT = 116
 
 @pytest.fixture(scope="module")
 def generator():
-    keras.utils.set_random_seed(7)
-    generator, _ = build_networks("enhanced", NetworkConfig(image_size=64, generator_base_filters=4,
-                                                            generator_depth=5, discriminator_base_filters=4))
-    return generator
+    return tiny_generator(seed=7, image_size=64, filters=4)
 
 
 def synthesize(generator, out_dir, *, depth, count=COUNT, **kwargs):

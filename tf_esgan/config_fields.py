@@ -41,3 +41,10 @@ def same_field(config_class: type, name: str) -> Any:
     """
     field = next(field for field in dataclasses.fields(config_class) if field.name == name)
     return dataclasses.field(default=field.default, default_factory=field.default_factory, metadata=field.metadata)
+
+
+def check_minimum(config: Any, names: Iterable[str], minimum: int, owner: str) -> None:
+    """ValueError naming the first field of `names` whose value is below `minimum`."""
+    for name in names:
+        if getattr(config, name) < minimum:
+            raise ValueError(f"{owner}: `{name}` must be >= {minimum}, got {getattr(config, name)}")

@@ -1,16 +1,16 @@
 """The synthetic-pairs figure: instance outlines drawn exactly, and every synthesis writes one."""
 
 import cv2
-import keras
 import numpy as np
 import pytest
 
 from tf_esgan import synthesis
 from tf_esgan.data.datasets import list_samples
 from tf_esgan.data.image_io import DatasetError, write_image, write_mask
-from tf_esgan.models.networks import NetworkConfig, build_networks
 from tf_esgan.viz import synthetic_pairs
 from tf_esgan.viz.synthetic_pairs import grid_shape, outline_overlay, save_synthetic_pairs_figure
+
+from conftest import tiny_generator
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GREEN = (0, 255, 0)
@@ -91,10 +91,7 @@ def test_figure_reads_pairs_from_disk_and_names_a_missing_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def generator():
-    keras.utils.set_random_seed(3)
-    generator, _ = build_networks("enhanced", NetworkConfig(image_size=64, generator_base_filters=4,
-                                                            generator_depth=5, discriminator_base_filters=4))
-    return generator
+    return tiny_generator(seed=3, image_size=64, filters=4)
 
 
 def run(generator, out_dir, count):

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_esgan.config_fields import choice_field
+from tf_esgan.config_fields import check_minimum, choice_field
 from tf_esgan.console import progress_bar
 from tf_esgan.data import masks, skeleton
 from tf_esgan.data.image_range import to_uint8
@@ -92,11 +92,8 @@ class SynthesisConfig:
     pipeline_depth: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("num_images", "batch_size", "num_shards"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"SynthesisConfig: `{name}` must be >= 1, got {getattr(self, name)}")
-        if self.pipeline_depth < 0:
-            raise ValueError(f"SynthesisConfig: `pipeline_depth` must be >= 0, got {self.pipeline_depth}")
+        check_minimum(self, ("num_images", "batch_size", "num_shards"), 1, "SynthesisConfig")
+        check_minimum(self, ("pipeline_depth",), 0, "SynthesisConfig")
         if self.preset not in masks.PRESETS:
             raise ValueError(f"SynthesisConfig: `preset` must be one of {sorted(masks.PRESETS)}, got {self.preset!r}")
         if self.conditioning and self.conditioning not in skeleton.CONDITIONINGS:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from tf_esgan.config_fields import check_choices, choice_field
+from tf_esgan.config_fields import check_choices, check_minimum, choice_field
 from tf_esgan.data.datasets import DEFAULT_TEST_FRACTION
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -71,12 +71,8 @@ class TrainerBaseConfig:
     keep_checkpoints: int = 3
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{self.OWNER}: `{name}` must be >= 1, got {getattr(self, name)}")
-        for name in ("steps_per_epoch", "checkpoint_every_steps"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{self.OWNER}: `{name}` must be >= 0, got {getattr(self, name)}")
+        check_minimum(self, ("epochs", "batch_size", "keep_checkpoints"), 1, self.OWNER)
+        check_minimum(self, ("steps_per_epoch", "checkpoint_every_steps"), 0, self.OWNER)
         if not self.learning_rate > 0:
             raise ValueError(f"{self.OWNER}: `learning_rate` must be > 0, got {self.learning_rate}")
 
