@@ -103,5 +103,30 @@ def test_a_budget_recorded_flat_reads_as_the_same_budget():
                   "variants": flat["variants"], "num_synthetic": 1000}
     assert budget_from_flat_dict(gan_nested) == cpu
     assert budget_from_flat_dict(config_to_dict(cpu)) == cpu
-    assert _nested_budget({"run": {}, "budget": gan_nested}) == {"run": {}, "budget": config_to_dict(cpu)}
-    assert _nested_budget({"run": {}, "budget": flat}) == {"run": {}, "budget": config_to_dict(cpu)}
+    before_issue_20 = {"real_set": "", "real_fraction": 0.0}  # what a run recorded without them did
+    assert _nested_budget({"run": {}, "budget": gan_nested}) == {"run": before_issue_20, "budget": config_to_dict(cpu)}
+    assert _nested_budget({"run": {}, "budget": flat}) == {"run": before_issue_20, "budget": config_to_dict(cpu)}
+    assert _nested_budget({"run": {"real_set": "cpm15"}})["run"] == {"real_set": "cpm15", "real_fraction": 0.0}
+
+
+def test_real_set_and_real_fraction_reach_the_segnets_of_table_2(tmp_path):
+    from tf_esgan.reproduce.pipeline import ReproduceConfig, _segnet_config
+    from tf_esgan.reproduce.report import _real_note
+
+    budget = get_budget("toy")
+    own = ReproduceConfig(dataset=str(tmp_path / "tnbc"), out_dir=str(tmp_path / "out"), budget="toy")
+    cross = ReproduceConfig(dataset=str(tmp_path / "tnbc"), out_dir=str(tmp_path / "out"), budget="toy",
+                            real_set="cpm15", datasets_root=str(tmp_path), real_fraction=0.5)
+    assert {train_set: _segnet_config(own, budget, train_set).data.real_train_dir
+            for train_set in ("R", "S*")} == {"R": "", "S*": ""}
+    for train_set in ("R", "R*", "S*"):
+        assert _segnet_config(cross, budget, train_set).data.real_train_dir == str((tmp_path / "cpm15").resolve())
+    # The held-out slides stay the dataset's; only S* gets the real share.
+    assert _segnet_config(cross, budget, "R").data.dataset_dir == str((tmp_path / "tnbc").resolve())
+    assert [_segnet_config(cross, budget, s).data.real_fraction for s in ("R", "S*")] == [0.0, 0.5]
+    assert "all images of cpm15 (cross-dataset" in _real_note(cross) and "50% real crops" in _real_note(cross)
+    assert "own training slides" in _real_note(own) and "pools real and synthetic" in _real_note(own)
+    with pytest.raises(ValueError, match="real_fraction"):
+        ReproduceConfig(dataset="tnbc", out_dir="o", real_fraction=1.5)
+    with pytest.raises(ValueError, match="real_set"):
+        ReproduceConfig(dataset="tnbc", out_dir="o", real_set="tnbc")

@@ -3,11 +3,12 @@
 import csv
 import math
 
+import numpy as np
 import pytest
 
 from tf_esgan.reproduce.pipeline import ReproduceConfig
 from tf_esgan.reproduce.report import write_seed_summary
-from tf_esgan.reproduce.spread import format_mean_sd, mean_and_sd
+from tf_esgan.reproduce.spread import format_mean_sd, mean_and_sd, paired_bootstrap_interval
 
 
 def test_mean_and_sample_sd():
@@ -81,3 +82,36 @@ def test_tables_name_the_dataset_not_the_machine_path(tmp_path, dataset, named):
     for table in ("table1.md", "table2.md"):
         text = (tmp_path / table).read_text()
         assert f"0 images of {named} (split.json)" in text and "/nowhere" not in text and "/abs" not in text
+
+
+def _literal_bootstrap(differences, resamples, confidence, seed):
+    """The percentile bootstrap written out loop by loop, from its definition."""
+    rng = np.random.default_rng(seed)
+    n = len(differences)
+    means = []
+    for _ in range(resamples):
+        picks = rng.integers(0, n, size=n)
+        means.append(sum(differences[i] for i in picks) / n)
+    means.sort()
+    return means
+
+
+def test_paired_bootstrap_interval_matches_the_definition_and_covers_the_mean():
+    differences = [0.12, -0.03, 0.08, 0.20, 0.05, -0.01]
+    mean, low, high = paired_bootstrap_interval(differences, resamples=4000, seed=3)
+    assert mean == pytest.approx(np.mean(differences))
+    # The same generator draws the same picks one resample at a time: the same quantiles.
+    reference = _literal_bootstrap(differences, 4000, 0.95, 3)
+    assert low == pytest.approx(np.quantile(reference, 0.025), abs=1e-12)
+    assert high == pytest.approx(np.quantile(reference, 0.975), abs=1e-12)
+    assert low < mean < high
+    # Half-width close to the normal approximation 1.96 sd / sqrt(n) (sd with ddof=0).
+    half = 1.96 * np.std(differences) / np.sqrt(len(differences))
+    assert (high - low) / 2 == pytest.approx(half, rel=0.15)
+
+
+def test_paired_bootstrap_interval_of_a_constant_shift_is_that_shift_and_nan_is_dropped():
+    assert paired_bootstrap_interval([0.1, 0.1, np.nan, 0.1]) == pytest.approx((0.1, 0.1, 0.1))
+    assert all(np.isnan(paired_bootstrap_interval([np.nan, None])))
+    with pytest.raises(ValueError, match="confidence"):
+        paired_bootstrap_interval([0.1], confidence=1.0)

@@ -54,6 +54,8 @@ from tf_esgan.training.gan_trainer import train_and_evaluate
 TRAINING_SETS = TRAIN_SETS  # Table 2's rows: every training set
 NAMED_DATASETS = ("tnbc", "cpm15", "monuseg")
 SPLIT_FILE = "split.json"
+# ReproduceConfig fields added after reproductions were written, with what those runs did.
+ADDED_RUN_FIELDS = {"real_set": "", "real_fraction": 0.0}
 
 
 def _quiet(message: str) -> None:
@@ -74,6 +76,13 @@ class ReproduceConfig(SplitConfig):
         split, see split_seed).
       seeds: number of seeds run (seed, seed+1, ...); the tables give mean ± sd over them.
       preset: nuclei preset of the synthetic masks; "" = the dataset's own if it has one.
+      real_set: where Table 2's real images (R, R*, and S*'s real part) come from: "" = the
+        dataset's own training slides (the reading `esgan-reproduce` always had); a named
+        dataset ("cpm15", ...) or a folder = all of that dataset's images, a cross-dataset R as
+        in the paper's Sec. 3.3 ("R contains only real histopathology images from the CPM-15&17
+        training set"). The held-out slides, the GANs and the synthetic set stay `dataset`'s.
+      real_fraction: S* only: the share of real crops in every batch; 0 = real and synthetic
+        images pooled per image (the paper's reading; ~2 % real with 6,000 synthetic pairs).
     """
 
     OWNER: ClassVar[str] = "ReproduceConfig"
@@ -85,10 +94,17 @@ class ReproduceConfig(SplitConfig):
     seed: int = 0
     seeds: int = 1
     preset: str = choice_field("", ("", *sorted(PRESETS)))
+    real_set: str = ""
+    real_fraction: float = 0.0
 
     def __post_init__(self):
         get_budget(self.budget)
         check_choices(self, "preset", "ReproduceConfig")
+        if not 0.0 <= self.real_fraction <= 1.0:
+            raise ValueError(f"real_fraction: expected a share in [0, 1], got {self.real_fraction}")
+        if self.real_set and self.real_set == self.dataset:
+            raise ValueError(f"real_set: {self.real_set!r} is the dataset itself; leave it empty for "
+                             "the dataset's own training slides")
         # Both tables need held-out slides, so 0 is refused here.
         if not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction: expected a value in (0, 1), got {self.test_fraction}")
@@ -105,6 +121,15 @@ class ReproduceConfig(SplitConfig):
     @property
     def dataset_name(self) -> str:
         return self.dataset if self.dataset in NAMED_DATASETS else Path(self.dataset).name
+
+    @property
+    def real_set_dir(self) -> str:
+        """The folder of a cross-dataset R, or "" for the dataset's own training slides."""
+        if not self.real_set:
+            return ""
+        if self.real_set in NAMED_DATASETS:
+            return str(Path(self.datasets_root) / self.real_set)
+        return self.real_set
 
     @property
     def data_split_seed(self) -> int:
@@ -141,7 +166,8 @@ def _segnet_config(config: ReproduceConfig, budget: Budget, train_set: str) -> S
         data=SegNetDataConfig(train_set=train_set, dataset_dir=str(config.dataset_dir),
                               synthetic_dir=str(Path(config.out_dir) / "synthetic"),
                               crop_size=budget.segnet_crop_size, test_fraction=config.test_fraction,
-                              split_seed=config.data_split_seed),
+                              split_seed=config.data_split_seed, real_train_dir=config.real_set_dir,
+                              real_fraction=config.real_fraction if train_set == "S*" else 0.0),
         model=budget.segnet_model,
         trainer=dataclasses.replace(budget.segnet_trainer, seed=config.seed))
 
@@ -196,7 +222,10 @@ def _nested_budget(record: dict) -> dict:
     Also one whose budget held the GAN's sections but SegNet's fields flat."""
     budget = record.get("budget")
     if isinstance(budget, dict) and "segnet_trainer" not in budget:
-        return {**record, "budget": config_to_dict(budget_from_flat_dict(budget))}
+        record = {**record, "budget": config_to_dict(budget_from_flat_dict(budget))}
+    run = record.get("run")
+    if isinstance(run, dict):  # written before issue 20's options: the own-dataset R, pooled S*
+        record = {**record, "run": {**ADDED_RUN_FIELDS, **run}}
     return record
 
 

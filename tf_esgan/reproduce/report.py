@@ -52,6 +52,19 @@ def _dataset_label(config) -> str:
     return config.dataset_name if Path(config.dataset).is_absolute() else config.dataset
 
 
+def _real_note(config) -> str:
+    """Which real images R, R* and S* trained on, and S*'s real share (issue 20's two readings)."""
+    if getattr(config, "real_set", ""):
+        real_set = Path(config.real_set).name  # "cpm15", or a folder's name
+        reading = (f"R, R* and S*'s real part: all images of {real_set} (cross-dataset reading, the paper's "
+                   "Sec. 3.3); the held-out slides stay the dataset's")
+    else:
+        reading = "R, R* and S*'s real part: the dataset's own training slides (own-dataset reading)"
+    fraction = getattr(config, "real_fraction", 0.0)
+    share = f"{fraction:.0%} real crops in every S* batch" if fraction else "S* pools real and synthetic images"
+    return f"{reading}; {share}. "
+
+
 def _rows(table1: dict, table2: dict) -> tuple[dict, dict]:
     """Each table as {row name: [values in column order]} (None where a score does not apply)."""
     rows1 = {variant: [scores[c] for c in TABLE1_COLUMNS] for variant, scores in table1.items()}
@@ -67,8 +80,8 @@ def write_tables_and_figure(config, table1: dict, table2: dict, test: Sequence[S
     cells1 = {row: [format_score(v) for v in values] for row, values in rows1.items()}
     cells2 = {row: [format_score(v) for v in values] for row, values in rows2.items()}
     budget_note = (f"Budget `{config.budget}`, seed {config.seed}; held-out slides: {len(test)} images of "
-                   f"{_dataset_label(config)}. Table 2 values are means of per-image scores (pooled values in "
-                   "table2/*.json).\n\n")
+                   f"{_dataset_label(config)}. {_real_note(config)}Table 2 values are means of per-image scores "
+                   "(pooled values in table2/*.json).\n\n")
     files = {
         "table1.md": _write(out / "table1.md", budget_note + CALIBRATION_NOTE + markdown_table(
             TABLE1_HEADER, cells1, title=f"Table 1 ({name})", paper=PAPER_TABLE1.get(name))),
@@ -111,8 +124,8 @@ def write_seed_summary(config, results: dict[int, tuple[dict, dict]], test: Sequ
     seeds = ", ".join(map(str, results))
     spread = "mean ± sd (sample sd, ddof=1)" if len(results) > 1 else "one seed"
     note = (f"Budget `{config.budget}`; {len(results)} seed(s) ({seeds}): {spread}. Held-out slides, the same "
-            f"for every seed: {len(test)} images of {_dataset_label(config)} (split.json). Table 2 values are means "
-            "of per-image scores. Per-seed tables and figures: seed_<s>/.\n\n")
+            f"for every seed: {len(test)} images of {_dataset_label(config)} (split.json). {_real_note(config)}"
+            "Table 2 values are means of per-image scores. Per-seed tables and figures: seed_<s>/.\n\n")
     title = f"over {len(results)} seed(s)"
     return {
         "table1.md": _write(out / "table1.md", note + CALIBRATION_NOTE + markdown_table(

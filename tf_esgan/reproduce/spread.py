@@ -38,3 +38,35 @@ def format_mean_sd(values: Sequence[float | None], digits: int = 3) -> str:
     if len(values) == 1:
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def paired_bootstrap_interval(differences: Sequence[float], *, resamples: int = 10_000,
+                              confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of paired differences and its percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13).
+
+    For a comparison of two training sets scored on the same images, `differences[i]` is
+    score_A(image i) - score_B(image i) (e.g. PQ of S* minus PQ of R, each averaged over
+    seeds first). The images are resampled with replacement `resamples` times; the interval
+    is the (1 - confidence) / 2 and (1 + confidence) / 2 quantiles of the resampled means.
+
+    Args:
+      differences: float [N], one per image; NaN entries (images with no score) dropped.
+      resamples: number of bootstrap resamples B.
+      confidence: coverage of the interval, in (0, 1).
+      seed: seed of the resampling (the interval is reproducible).
+    Returns:
+      (mean, low, high) of the differences; NaN for all three when none is finite.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence: expected a value in (0, 1), got {confidence}")
+    if resamples < 1:
+        raise ValueError(f"resamples: expected at least 1, got {resamples}")
+    array = _as_floats(differences)
+    array = array[np.isfinite(array)]
+    if not array.size:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    means = array[rng.integers(0, array.size, size=(resamples, array.size))].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(array.mean()), float(low), float(high)

@@ -1,0 +1,187 @@
+"""Table 2 on validation slides: SegNets on R, a cross-dataset R, S and S*, several seeds, a curve.
+
+Issue 20, item 2. Every SegNet here trains with the same schedule, crop, width and batch on
+one training set, then is scored per image on --validation_dir (TNBC slides 06-07: no SegNet,
+generator, preset or choice of this script trained on them; the test slides 01-02 are never
+read). Training sets:
+
+- `R`: the real training slides (--train_dir, TNBC 03-05), the paper's own-dataset reading.
+- `Rx`: a cross-dataset R (--cross_dir, all of CPM-15): the paper's Sec. 3.3 reading, "R
+  contains only real histopathology images from the CPM-15&17 training set".
+- `S`: the synthetic set alone (--synthetic_dir).
+- `S*`: R + S with --real_fraction of every batch real (0 = pooled per image).
+
+The watershed of every set is tuned on the real training images of --train_dir (`tune_on=
+real`; for Rx on CPM-15's). --steps lists stages: a run trains to the first, is scored,
+resumes to the next (the SegNet trainer resumes with more epochs), and so on, so the
+validation PQ of each set over training is a curve. One JSON line per (set, seed, steps)
+with per-image DQ, SQ, PQ, AJI goes to --out; runs in --out are skipped, so a rerun resumes.
+
+--summary prints, for the last stage, mean ± sd over seeds of each set and the paired
+per-image difference of every set against R (each image's score averaged over seeds first)
+with a percentile bootstrap 95 % interval (`tf_esgan.reproduce.spread.paired_bootstrap_interval`).
+
+  PYTHONPATH=. python benchmarks/table2_validation.py --sets=R,Rx --seeds=0,1,2 \
+      --steps=1000,2000,3000 --train_dir=~/esgan-runs/data/tnbc_0305 \
+      --validation_dir=~/esgan-runs/data/tnbc_0607 --cross_dir=../shared/datasets/cpm15 \
+      --work_dir=~/esgan-runs/table2 --out=benchmarks/results/table2_validation.jsonl
+  PYTHONPATH=. python benchmarks/table2_validation.py --summary --out=benchmarks/results/table2_validation.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from absl import app, flags
+
+_SETS = flags.DEFINE_list("sets", ["R", "Rx", "S", "S*"], "Training sets (see the docstring).")
+_SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "SegNet seeds.")
+_STEPS = flags.DEFINE_list("steps", ["1000"], "Stages: steps after which each run is scored (increasing).")
+_TRAIN = flags.DEFINE_string("train_dir", "~/esgan-runs/data/tnbc_0305", "Real training slides (canonical).")
+_VALIDATION = flags.DEFINE_string("validation_dir", "~/esgan-runs/data/tnbc_0607", "Validation slides.")
+_CROSS = flags.DEFINE_string("cross_dir", "../shared/datasets/cpm15", "Real images of another dataset (Rx).")
+_SYNTHETIC = flags.DEFINE_string("synthetic_dir", "", "Synthetic pairs (canonical; S and S*).")
+_SYNTHETIC_NAME = flags.DEFINE_string("synthetic_name", "", "Label of the synthetic set in the records.")
+_WORK = flags.DEFINE_string("work_dir", "~/esgan-runs/table2", "Run folders go here (<set>_seed<s>).")
+_OUT = flags.DEFINE_string("out", "benchmarks/results/table2_validation.jsonl", "JSONL (appended).")
+_REAL_FRACTION = flags.DEFINE_float("real_fraction", 0.5, "S*: share of real crops per batch.")
+_AUGMENTATION = flags.DEFINE_string("augmentation", "auto", "auto | on | off (every set alike for on/off).")
+_CROP = flags.DEFINE_integer("crop_size", 128, "Training crop side.")
+_FILTERS = flags.DEFINE_integer("base_filters", 32, "SegNet width.")
+_BATCH = flags.DEFINE_integer("batch_size", 8, "Crops per step.")
+_SUMMARY = flags.DEFINE_bool("summary", False, "Only print the summary of --out.")
+
+_SET_ARGS = {"R": dict(train_set="R"), "Rx": dict(train_set="R"), "S": dict(train_set="S"),
+             "S*": dict(train_set="S*")}
+
+
+def _config(name: str, seed: int, steps: int):
+    from tf_esgan.models.segnet import SegNetConfig
+    from tf_esgan.segmentation.train_config import SegNetDataConfig, SegNetTrainConfig, SegNetTrainerConfig
+
+    extra = dict(_SET_ARGS[name])
+    if name == "Rx":
+        extra["real_train_dir"] = str(Path(_CROSS.value).expanduser())
+    if name in ("S", "S*"):
+        if not _SYNTHETIC.value:
+            raise app.UsageError(f"--sets={name} needs --synthetic_dir")
+        extra["synthetic_dir"] = str(Path(_SYNTHETIC.value).expanduser())
+    if name == "S*":
+        extra["real_fraction"] = _REAL_FRACTION.value
+    return SegNetTrainConfig(
+        data=SegNetDataConfig(dataset_dir=str(Path(_TRAIN.value).expanduser()), crop_size=_CROP.value,
+                              test_fraction=0.0, augmentation=_AUGMENTATION.value, **extra),
+        model=SegNetConfig(base_filters=_FILTERS.value),
+        trainer=SegNetTrainerConfig(epochs=steps // 100, steps_per_epoch=100, batch_size=_BATCH.value, seed=seed))
+
+
+def _per_image_scores(folder: Path, validation: Path) -> dict:
+    from tf_esgan.data.datasets import list_samples, load_pair
+    from tf_esgan.metrics import segmentation as seg_metrics
+    from tf_esgan.segmentation.scoring import load_segmenter
+
+    segment = load_segmenter(folder)
+    scores = {}
+    for sample in list_samples(validation):
+        image, truth = load_pair(sample)
+        counts = seg_metrics.instance_counts(truth, segment(image))
+        dq, sq, pq = seg_metrics._pq_from_counts(counts.tp, counts.fp, counts.fn, counts.iou_sum)
+        aji = seg_metrics._aji_from_counts(counts.aji_intersection, counts.aji_union)
+        scores[sample.id] = {"dq": dq, "sq": sq, "pq": pq, "aji": aji, "tp": counts.tp, "fp": counts.fp,
+                             "fn": counts.fn}
+    return scores
+
+
+def _records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _summary(records: list[dict]) -> str:
+    from tf_esgan.reproduce.spread import format_mean_sd, paired_bootstrap_interval
+
+    lines = []
+    last = max(r["steps"] for r in records)
+    lines.append(f"Validation slides, SegNet after {last} steps (mean ± sd over seeds; per-image mean)\n")
+    lines.append("| set | seeds | DQ | SQ | PQ | AJI | PQ − R [95 % CI] | AJI − R [95 % CI] |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    final = [r for r in records if r["steps"] == last]
+    by_set: dict[str, list[dict]] = {}
+    for record in final:
+        by_set.setdefault(record["set"], []).append(record)
+
+    def image_means(runs: list[dict], key: str) -> dict:
+        images = sorted(runs[0]["images"])
+        return {i: float(np.nanmean([run["images"][i][key] for run in runs])) for i in images}
+
+    for name, runs in by_set.items():
+        runs = sorted(runs, key=lambda r: r["seed"])
+        cells = [format_mean_sd([float(np.nanmean([v[k] for v in r["images"].values()])) for r in runs])
+                 for k in ("dq", "sq", "pq", "aji")]
+        differences = []
+        for key in ("pq", "aji"):
+            if name == "R" or "R" not in by_set:
+                differences.append("")
+                continue
+            mine, reference = image_means(runs, key), image_means(by_set["R"], key)
+            mean, low, high = paired_bootstrap_interval([mine[i] - reference[i] for i in mine])
+            differences.append(f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+        lines.append(f"| {name} | {','.join(str(r['seed']) for r in runs)} | " + " | ".join(cells + differences) + " |")
+    curve = {}
+    for record in records:
+        pq = float(np.nanmean([v["pq"] for v in record["images"].values()]))
+        curve.setdefault(record["set"], {}).setdefault(record["steps"], []).append(pq)
+    lines.append("\nValidation PQ over training (mean over seeds):\n")
+    for name, points in curve.items():
+        lines.append(f"- {name}: " + ", ".join(f"{steps}: {np.mean(v):.3f} (n={len(v)})"
+                                               for steps, v in sorted(points.items())))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    out = Path(_OUT.value)
+    if _SUMMARY.value:
+        print(_summary(_records(out)))
+        return
+    from tf_esgan.segmentation.train import train_segnet
+
+    validation = Path(_VALIDATION.value).expanduser()
+    stages = sorted(int(s) for s in _STEPS.value)
+    for name in _SETS.value:
+        if name not in _SET_ARGS:
+            raise app.UsageError(f"--sets: {name!r} is not one of {sorted(_SET_ARGS)}")
+    for seed in (int(s) for s in _SEEDS.value):
+        for name in _SETS.value:
+            folder = Path(_WORK.value).expanduser() / f"{name.replace('*', '_star')}_seed{seed}"
+            for steps in stages:
+                done = {(r["set"], r["seed"], r["steps"]) for r in _records(out)}
+                if (name, seed, steps) in done:
+                    continue
+                started = time.time()
+                train_segnet(_config(name, seed, steps), folder, verbose=0)
+                images = _per_image_scores(folder, validation)
+                record = {"set": name, "seed": seed, "steps": steps, "crop_size": _CROP.value,
+                          "base_filters": _FILTERS.value, "batch_size": _BATCH.value,
+                          "augmentation": _AUGMENTATION.value,
+                          "real_fraction": _REAL_FRACTION.value if name == "S*" else None,
+                          "train_dir": Path(_TRAIN.value).name,
+                          "cross_dir": Path(_CROSS.value).name if name == "Rx" else None,
+                          "synthetic": (_SYNTHETIC_NAME.value or Path(_SYNTHETIC.value).name) if name in ("S", "S*") else None,
+                          "validation_dir": validation.name, "seconds": round(time.time() - started),
+                          "mean_pq": float(np.nanmean([v["pq"] for v in images.values()])),
+                          "mean_aji": float(np.nanmean([v["aji"] for v in images.values()])),
+                          "images": images}
+                with open(out, "a") as stream:
+                    stream.write(json.dumps(record) + "\n")
+                print(json.dumps({k: v for k, v in record.items() if k != "images"}), flush=True)
+    print(_summary(_records(out)))
+
+
+if __name__ == "__main__":
+    app.run(main)
