@@ -2,11 +2,14 @@
 
 Usage:
   python benchmarks/measure_nuclei_stats.py [--datasets DIR] [--synthetic N]
+                                           [--tnbc_slides 03,04,05,06,07]
 
 Prints JSON: for each dataset (and CPM-15 split by magnification), the summary of
 `tf_esgan.data.label_stats.measure_tiles` over 256 x 256 crops of its masks; with
 --synthetic N > 0, the same summary of N masks of the matching preset, for comparison.
 These are the numbers the presets in `tf_esgan.data.masks.PRESETS` are fitted to.
+--tnbc_slides restricts TNBC to the masks of the listed slides (the file-name prefix
+before "_"), so that a preset is fitted without reading held-out test slides.
 """
 
 from __future__ import annotations
@@ -48,18 +51,38 @@ def mask_paths(datasets_dir: Path, folder: str, keep=None) -> list[Path]:
     return [path for path in paths if keep is None or keep(path.stem)]
 
 
+def slide_filter(slides: str | None):
+    """Keeps the masks `<slide>_<n>` of the comma-separated `slides`; None keeps all."""
+    if slides is None:
+        return None
+    wanted = {slide.strip() for slide in slides.split(",") if slide.strip()}
+    if not wanted:
+        raise SystemExit(f"--tnbc_slides: expected slide ids such as 03,04, got {slides!r}")
+    return lambda name: name.split("_")[0] in wanted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=Path, default=default_datasets_dir(),
                         help="folder holding tnbc/, cpm15/, monuseg/ (default ../shared/datasets)")
     parser.add_argument("--synthetic", type=int, default=500,
                         help="synthetic masks per preset to measure (0 = none)")
+    parser.add_argument("--tnbc_slides", default=None,
+                        help="comma-separated TNBC slides to measure, e.g. 03,04,05,06,07 "
+                             "(default all)")
     args = parser.parse_args()
+    tnbc_keep = slide_filter(args.tnbc_slides)
     report = {}
     for name, folder, keep, preset in GROUPS:
-        paths = mask_paths(args.datasets, folder, keep)
+        restricted = name == "tnbc" and tnbc_keep is not None
+        paths = mask_paths(args.datasets, folder, tnbc_keep if restricted else keep)
+        if restricted and not paths:
+            raise SystemExit(f"--tnbc_slides: no mask of slides {args.tnbc_slides!r} "
+                             f"in {args.datasets / folder / 'masks'}")
         entry = {"images": len(paths),
                  "real": measure_tiles(read_mask(path) for path in paths)}
+        if restricted:
+            entry["slides"] = sorted({path.stem.split("_")[0] for path in paths})
         if preset is not None and args.synthetic > 0:
             rng = np.random.default_rng(0)
             entry["preset"] = preset

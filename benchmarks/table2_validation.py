@@ -16,6 +16,7 @@ real`; for Rx on CPM-15's). --steps lists stages: a run trains to the first, is 
 resumes to the next (the SegNet trainer resumes with more epochs), and so on, so the
 validation PQ of each set over training is a curve. One JSON line per (set, seed, steps)
 with per-image DQ, SQ, PQ, AJI goes to --out; runs in --out are skipped, so a rerun resumes.
+--score_only scores finished runs on another folder (the test slides, once, at the end).
 
 --summary prints, for the last stage, mean ± sd over seeds of each set and the paired
 per-image difference of every set against R (each image's score averaged over seeds first)
@@ -54,6 +55,9 @@ _CROP = flags.DEFINE_integer("crop_size", 128, "Training crop side.")
 _FILTERS = flags.DEFINE_integer("base_filters", 32, "SegNet width.")
 _BATCH = flags.DEFINE_integer("batch_size", 8, "Crops per step.")
 _SUMMARY = flags.DEFINE_bool("summary", False, "Only print the summary of --out.")
+_SCORE_ONLY = flags.DEFINE_bool("score_only", False, "Train nothing: score the finished runs of --sets and "
+                                "--seeds (their last stage, --steps' largest) on --validation_dir; for the one "
+                                "final look at the test slides after every choice was fixed.")
 
 _SET_ARGS = {"R": dict(train_set="R"), "Rx": dict(train_set="R"), "S": dict(train_set="S"),
              "S*": dict(train_set="S*")}
@@ -164,7 +168,14 @@ def main(argv: list[str]) -> None:
                 if (name, seed, steps) in done:
                     continue
                 started = time.time()
-                train_segnet(_config(name, seed, steps), folder, verbose=0)
+                if _SCORE_ONLY.value:
+                    if steps != stages[-1]:
+                        continue
+                    recorded = json.loads((folder / "config.json").read_text())["trainer"]
+                    if recorded["epochs"] * recorded["steps_per_epoch"] != steps:
+                        raise app.UsageError(f"{folder} trained {recorded['epochs']} epochs, not {steps} steps")
+                else:
+                    train_segnet(_config(name, seed, steps), folder, verbose=0)
                 images = _per_image_scores(folder, validation)
                 record = {"set": name, "seed": seed, "steps": steps, "crop_size": _CROP.value,
                           "base_filters": _FILTERS.value, "batch_size": _BATCH.value,
