@@ -55,6 +55,14 @@ _CROP = flags.DEFINE_integer("crop_size", 128, "Training crop side.")
 _FILTERS = flags.DEFINE_integer("base_filters", 32, "SegNet width.")
 _BATCH = flags.DEFINE_integer("batch_size", 8, "Crops per step.")
 _SUMMARY = flags.DEFINE_bool("summary", False, "Only print the summary of --out.")
+_SUMMARY_STEPS = flags.DEFINE_integer("summary_steps", 0, "Stage the summary table compares; 0 = the "
+                                      "stage with the most runs (the largest on a tie).")
+_FIGURE = flags.DEFINE_string("figure", "", "Only draw this PNG: each --validation_dir image (rows) with its "
+                               "true outlines and those of seed --seeds[0]'s SegNet of each of --sets.")
+_TRAINED = flags.DEFINE_string("trained_records", "", "--figure, --score_only: the JSONL the runs were "
+                                "trained and scored into (default --out); its last stage of a run is what "
+                                "the run's segnet.keras holds (config.json already names a stage that was "
+                                "started and stopped).")
 _SCORE_ONLY = flags.DEFINE_bool("score_only", False, "Train nothing: score the finished runs of --sets and "
                                 "--seeds (their last stage, --steps' largest) on --validation_dir; for the one "
                                 "final look at the test slides after every choice was fixed.")
@@ -110,7 +118,10 @@ def _summary(records: list[dict]) -> str:
     from tf_esgan.reproduce.spread import format_mean_sd, paired_bootstrap_interval
 
     lines = []
-    last = max(r["steps"] for r in records)
+    counts = {}
+    for record in records:
+        counts[record["steps"]] = counts.get(record["steps"], 0) + 1
+    last = _SUMMARY_STEPS.value or max(counts, key=lambda steps: (counts[steps], steps))
     lines.append(f"Validation slides, SegNet after {last} steps (mean ± sd over seeds; per-image mean)\n")
     lines.append("| set | seeds | DQ | SQ | PQ | AJI | PQ − R [95 % CI] | AJI − R [95 % CI] |")
     lines.append("|---|---|---|---|---|---|---|---|")
@@ -147,11 +158,41 @@ def _summary(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _trained_steps(name: str, seed: int) -> int:
+    """The stage the run's segnet.keras holds: its last one scored in --trained_records."""
+    steps = [r["steps"] for r in _records(Path(_TRAINED.value or _OUT.value)) if (r["set"], r["seed"]) == (name, seed)]
+    if not steps:
+        raise app.UsageError(f"{name} seed {seed}: no finished stage in {_TRAINED.value or _OUT.value}")
+    return max(steps)
+
+
+def _figure(path: Path) -> None:
+    from tf_esgan.data.datasets import list_samples, load_pair
+    from tf_esgan.segmentation.scoring import load_segmenter
+    from tf_esgan.viz.panel_grid import save_panel_grid
+    from tf_esgan.viz.synthetic_pairs import outline_overlay
+
+    seed = int(_SEEDS.value[0])
+    segmenters = {name: load_segmenter(Path(_WORK.value).expanduser() / f"{name.replace('*', '_star')}_seed{seed}")
+                  for name in _SETS.value}
+    rows = []
+    for sample in list_samples(Path(_VALIDATION.value).expanduser()):
+        image, truth = load_pair(sample)
+        rows.append((sample.id, [outline_overlay(image, truth)] +
+                     [outline_overlay(image, segment(image)) for segment in segmenters.values()]))
+    save_panel_grid(rows, ["truth"] + [f"{name}, seed {seed}, {_trained_steps(name, seed)} steps"
+                                       for name in segmenters], path)
+    print(f"wrote {path}")
+
+
 def main(argv: list[str]) -> None:
     del argv
     out = Path(_OUT.value)
     if _SUMMARY.value:
         print(_summary(_records(out)))
+        return
+    if _FIGURE.value:
+        _figure(Path(_FIGURE.value))
         return
     from tf_esgan.segmentation.train import train_segnet
 
@@ -171,9 +212,9 @@ def main(argv: list[str]) -> None:
                 if _SCORE_ONLY.value:
                     if steps != stages[-1]:
                         continue
-                    recorded = json.loads((folder / "config.json").read_text())["trainer"]
-                    if recorded["epochs"] * recorded["steps_per_epoch"] != steps:
-                        raise app.UsageError(f"{folder} trained {recorded['epochs']} epochs, not {steps} steps")
+                    if _trained_steps(name, seed) != steps:
+                        raise app.UsageError(f"{folder} holds the model of step {_trained_steps(name, seed)}, "
+                                             f"not {steps}")
                 else:
                     train_segnet(_config(name, seed, steps), folder, verbose=0)
                 images = _per_image_scores(folder, validation)
