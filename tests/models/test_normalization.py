@@ -90,4 +90,28 @@ def test_resize_upsampling_has_no_transposed_convolution(rng):
     image = resize(rng.uniform(0, 2, (1, 64, 64, 1)).astype("float32"), training=False).numpy()
     assert image.shape == (1, 64, 64, 3) and np.abs(image).max() <= 1
     with pytest.raises(ValueError, match="upsampling"):
-        GeneratorConfig(upsampling="bilinear")
+        GeneratorConfig(upsampling="bicubic")
+
+
+def test_bilinear_upsampling_differs_from_nearest_only_in_the_resize(rng):
+    config = dict(image_size=32, base_filters=4, depth=5, dropout_rate=0.0)
+    nearest = build_generator(GeneratorConfig(upsampling="resize", **config))
+    bilinear = build_generator(GeneratorConfig(upsampling="bilinear", **config))
+    bilinear.set_weights(nearest.get_weights())  # same layers, names and shapes
+    x = rng.uniform(0, 2, (1, 32, 32, 1)).astype("float32")
+
+    def resized(generator):  # input and output of the 2x2 -> 4x4 resize (after it, everything differs)
+        layer = generator.get_layer("up1_conv_resize")
+        probe = keras.Model(generator.inputs, [layer.input, layer.output])
+        return [value.numpy() for value in probe(x, training=False)]
+
+    small, big_nearest = resized(nearest)
+    small_again, big_bilinear = resized(bilinear)
+    np.testing.assert_allclose(small_again, small, atol=1e-6)  # a 1x1 -> 2x2 resize is the same either way
+    np.testing.assert_array_equal(big_nearest, np.repeat(np.repeat(small, 2, axis=1), 2, axis=2))
+    # Bilinear with half-pixel centres: an interior output pixel is 3/4 of its own cell + 1/4 of each
+    # neighbour (separably), e.g. output (2y+1, 2x+1) from cells (y, x), (y+1, x), (y, x+1), (y+1, x+1).
+    y, x0 = 0, 0
+    expected = (9 * small[0, y, x0] + 3 * small[0, y + 1, x0] + 3 * small[0, y, x0 + 1] + small[0, y + 1, x0 + 1]) / 16
+    np.testing.assert_allclose(big_bilinear[0, 2 * y + 1, 2 * x0 + 1], expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(bilinear(x, training=False).numpy(), nearest(x, training=False).numpy(), atol=1e-4)

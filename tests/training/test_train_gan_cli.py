@@ -95,6 +95,18 @@ def test_train_writes_scalars_images_config_and_checkpoints(tmp_path):
     assert tf.train.load_checkpoint(str(run / "checkpoints")).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 4
 
 
+def test_lr_decay_epochs_decays_the_rate_each_step_applies(tmp_path):
+    run = tmp_path / "run"
+    result = train(run, "--epochs=2", "--steps_per_epoch=2", "--lr_decay_epochs=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((run / "config.json").read_text())["trainer"]["lr_decay_epochs"] == 2
+    events = read_events(run / "logs")
+    # decay over all 4 steps: step k (1-based) applies lr(k - 1) = 1e-4 * (4 - (k - 1)) / 4
+    for network in ("generator", "discriminator"):
+        rates = events[f"learning_rate/{network}"]
+        assert [float(rates[step]) for step in (1, 2, 3, 4)] == pytest.approx([1e-4, 0.75e-4, 0.5e-4, 0.25e-4])
+
+
 def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path):
     (tmp_path / "empty" / "images").mkdir(parents=True)
     (tmp_path / "empty" / "masks").mkdir()

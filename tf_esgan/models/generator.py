@@ -9,7 +9,9 @@ output of the same size, and a last stride-2 transposed conv to RGB with tanh.
 `upsampling="resize"` replaces every stride-2 transposed convolution of the decoder by
 a nearest-neighbour 2x resize and a 3x3 convolution (Odena et al. 2016, "Deconvolution
 and checkerboard artifacts"): the same widths and skips, without the checkerboard an
-under-trained transposed-convolution decoder paints.
+under-trained transposed-convolution decoder paints. `upsampling="bilinear"` is the same
+with a bilinear resize (no block edges on the 2x2 cells of a nearest resize, a likely
+source of the straight lines at block borders of the `cpu` budget's images).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from tf_esgan.models.normalization import (
 from tf_esgan.models.precision import check_dtype_policy, dtype_policy_field
 
 
-UPSAMPLINGS = ("transpose", "resize")
+UPSAMPLINGS = ("transpose", "resize", "bilinear")
+#: Keras interpolation of each resize decoder.
+_RESIZE_INTERPOLATION = {"resize": "nearest", "bilinear": "bilinear"}
 _RESIZE_KERNEL = 3
 
 
@@ -38,7 +42,7 @@ def _upsample(config: "GeneratorConfig", width: int, *, name: str, dtype: str, *
         return keras.layers.Conv2DTranspose(
             width, KERNEL_SIZE, strides=2, padding="same", kernel_initializer=pix2pix_initializer(),
             name=name, dtype=dtype, **kwargs)
-    resize = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize", dtype=dtype)
+    resize = keras.layers.UpSampling2D(2, interpolation=_RESIZE_INTERPOLATION[config.upsampling], name=f"{name}_resize", dtype=dtype)
     conv = keras.layers.Conv2D(width, _RESIZE_KERNEL, padding="same", kernel_initializer=pix2pix_initializer(),
                                name=name, dtype=dtype, **kwargs)
     return lambda x: conv(resize(x))
@@ -55,7 +59,8 @@ class GeneratorConfig:
       base_filters: channels of the first encoder block (64 in pix2pix).
       depth: number of stride-2 encoder blocks (8 in pix2pix at 256x256).
       norm: "instance" (default) or "batch" (see models/normalization.py).
-      upsampling: "transpose" (pix2pix) or "resize" (nearest 2x resize + 3x3 conv).
+      upsampling: "transpose" (pix2pix), "resize" (nearest 2x resize + 3x3 conv) or "bilinear"
+        (bilinear 2x resize + 3x3 conv).
       dropout_rate: dropout of the first decoder blocks (0.5, pix2pix's noise z).
       dropout_blocks: how many of the first decoder blocks use dropout (3).
       dtype_policy: Keras policy of the hidden layers; the last layer is float32.

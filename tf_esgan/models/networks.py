@@ -26,7 +26,8 @@ class NetworkConfig:
         must be a multiple of 2**generator_depth.
       discriminator_base_filters: channels of the PatchGAN discriminator's first block (pix2pix: 64).
       norm: "instance" (default) or "batch", for both networks (models/normalization.py).
-      upsampling: the generator decoder's "transpose" (pix2pix) or "resize" + conv.
+      upsampling: the generator decoder's "transpose" (pix2pix), "resize" (nearest) + conv or
+        "bilinear" (bilinear resize) + conv.
       dropout_rate: the generator's decoder dropout (pix2pix: 0.5).
       dtype_policy: "float32", "mixed_bfloat16", "mixed_float16" or "auto" (the policy
         `precision.recommended_dtype_policy()` picks; a job config resolves it when made).

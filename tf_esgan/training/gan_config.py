@@ -4,7 +4,8 @@
       data:    GanDataConfig    dataset_dir, test_fraction, split_seed
       model:   NetworkConfig    image_size, widths, norm, upsampling, dropout_rate, dtype_policy
       loss:    GanLossConfig    variant, l1_weight, beta, lam, contour_xla
-      trainer: TrainerConfig    epochs, steps_per_epoch, batch_size, learning_rate, seed, checkpoints
+      trainer: TrainerConfig    epochs, steps_per_epoch, batch_size, learning_rate, lr_decay_epochs, seed,
+                                checkpoints
       runtime: RuntimeConfig    model_dir, strategy, jit_compile, overwrite, verbose
 
 The split, trainer and runtime sections share their common fields (and checks) with
@@ -74,16 +75,22 @@ class TrainerConfig(TrainerBaseConfig):
 
     Attributes:
       max_train_seconds: stop (after a checkpoint) once training took this long; 0 = no limit.
+      lr_decay_epochs: pix2pix's schedule: the step size falls linearly from `learning_rate` to 0 over the
+        last this many of `epochs` (per step); 0 = constant (the paper states no schedule).
     """
 
     OWNER: ClassVar[str] = "TrainConfig"
 
     max_train_seconds: float = 0.0
+    lr_decay_epochs: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.max_train_seconds < 0:
             raise ValueError(f"TrainConfig: `max_train_seconds` must be >= 0, got {self.max_train_seconds}")
+        if not 0 <= self.lr_decay_epochs <= self.epochs:
+            raise ValueError(f"TrainConfig: `lr_decay_epochs` must be in [0, epochs={self.epochs}], "
+                             f"got {self.lr_decay_epochs}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -37,6 +37,7 @@ from tf_esgan.models.networks import build_networks
 from tf_esgan.training import distributed, loop, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR
 from tf_esgan.training.gan_config import PATH_FIELDS, RESUMABLE_CHANGES, TrainConfig, nested_json_dict
+from tf_esgan.training.lr_schedule import gan_learning_rate
 from tf_esgan.training.loop import NonFiniteLossError  # noqa: F401  (raised by train_and_evaluate)
 from tf_esgan.runs.run_dir import GAN_RUN, config_to_dict, prepare_run_dir
 from tf_esgan.runs.run_owner import RunOwner
@@ -120,13 +121,16 @@ def _epoch_dataset(train: list[Sample], config: TrainConfig, epoch: int, steps: 
     return make_dataset(train, pipeline).take(steps).skip(done)
 
 
-def _build(config: TrainConfig, strategy: tf.distribute.Strategy) -> EnhancedSharpGAN:
+def _build(config: TrainConfig, strategy: tf.distribute.Strategy, steps_per_epoch: int) -> EnhancedSharpGAN:
+    trainer = config.trainer
     with strategy.scope():
-        keras.utils.set_random_seed(config.trainer.seed)
+        keras.utils.set_random_seed(trainer.seed)
         generator, discriminator = build_networks(config.loss.variant, config.model)
         gan = EnhancedSharpGAN(generator, discriminator, config.loss)
-        gan.compile(g_optimizer=distributed.ReplicaMeanAdam(config.trainer.learning_rate, beta_1=ADAM_BETA_1),
-                    d_optimizer=distributed.ReplicaMeanAdam(config.trainer.learning_rate, beta_1=ADAM_BETA_1),
+        rate = lambda: gan_learning_rate(trainer.learning_rate, epochs=trainer.epochs,  # noqa: E731
+                                         steps_per_epoch=steps_per_epoch, decay_epochs=trainer.lr_decay_epochs)
+        gan.compile(g_optimizer=distributed.ReplicaMeanAdam(rate(), beta_1=ADAM_BETA_1),
+                    d_optimizer=distributed.ReplicaMeanAdam(rate(), beta_1=ADAM_BETA_1),
                     jit_compile=config.runtime.jit_compile)
     return gan
 
@@ -216,7 +220,7 @@ def train_and_evaluate(config: TrainConfig, *, log: Callable[[str], None] = prin
     # temporary folders (distributed.WriteDir), so only the chief takes the lock.
     with run_lock(config.runtime.model_dir, what="training run") if chief else contextlib.nullcontext():
         folder = _prepare_folder(config, chief)
-        gan = _build(config, strategy)
+        gan = _build(config, strategy, steps_per_epoch)
         task = _gan_task(config, gan, strategy, train, validation, steps_per_epoch)
         result = loop.train(task, settings, strategy=strategy, folder=folder, chief=chief,
                             hparams=config_to_dict(config), say=log if chief else (lambda message: None))

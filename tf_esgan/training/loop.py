@@ -164,6 +164,14 @@ def train(task: TrainingTask, settings: LoopSettings, *, strategy: tf.distribute
         log_dir.cleanup()
 
 
+def _applied_rate(optimizer) -> float:
+    """The step size the optimizer's last update used (a schedule's value at the step before `iterations`)."""
+    rate = optimizer._learning_rate  # the float/variable or the schedule itself (Keras 3 BaseOptimizer)
+    if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+        return float(rate(optimizer.iterations - 1))
+    return float(tf.convert_to_tensor(optimizer.learning_rate).numpy())
+
+
 def _integer(variable) -> int:
     return int(tf.convert_to_tensor(variable).numpy())
 
@@ -233,8 +241,7 @@ class _Run:
         """TensorBoard scalars, running totals and the progress bar of one step."""
         global_step = _integer(self.step)
         self.writer.scalars(global_step, losses, prefix="loss/")
-        rates = {f"learning_rate/{name}": float(tf.convert_to_tensor(optimizer.learning_rate).numpy())
-                 for name, optimizer in self.task.optimizers.items()}
+        rates = {f"learning_rate/{name}": _applied_rate(optimizer) for name, optimizer in self.task.optimizers.items()}
         self.writer.scalars(global_step, {**rates, "speed/steps_per_sec": 1.0 / max(seconds, 1e-9)})
         for name, value in losses.items():
             self.totals[name] = self.totals.get(name, 0.0) + value
