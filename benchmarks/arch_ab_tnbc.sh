@@ -8,8 +8,8 @@
 # dtype policy fixed at its start (mixed_bfloat16 on AVX512_BF16 CPUs); slides 01-02 are never
 # read. "control" is the defaults under the same protocol; "control_s1" the same with seed 1,
 # to show what a seed alone changes; "half_width" a generator of 32 base filters (a quarter of the
-# weights: 27 MB in float16 instead of 109, the size question of shipping it). The validation curve of the paper-schedule run is flat
-# from step 2000 on (benchmarks/README.md), so 2000 steps compare choices at the point where
+# weights: 27 MB in float16 instead of 109, the size question of shipping it). The validation
+# curve of the paper-schedule run is flat from step 2000 on (benchmarks/README.md), so 2000 steps compare choices at the point where
 # the pixel-aligned scores stop moving; pictures decide the rest.
 #
 #   bash benchmarks/arch_ab_tnbc.sh [variant ...]     # default: every variant, in order
