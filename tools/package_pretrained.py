@@ -26,7 +26,7 @@ _SEGNET_RUN = flags.DEFINE_string("segnet_run", None,
 _CARD = flags.DEFINE_string("card", None, "JSON file of metadata to embed (data, recipe, scores, licences).")
 _MODELS_DIR = flags.DEFINE_string("models_dir", None, "Models folder (default: the package's, or "
                                   "$ESGAN_PRETRAINED_DIR).")
-_WEIGHTS_DTYPE = flags.DEFINE_enum("weights_dtype", "float16", ["float16", "float32"],
+_WEIGHTS_DTYPE = flags.DEFINE_enum("weights_dtype", "float16", ["float16", "float32", "int8"],
                                    "Storage of the weights (float32 doubles the size; see the storage check).")
 flags.mark_flag_as_required("name")
 
