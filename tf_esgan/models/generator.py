@@ -42,7 +42,8 @@ def _upsample(config: "GeneratorConfig", width: int, *, name: str, dtype: str, *
         return keras.layers.Conv2DTranspose(
             width, KERNEL_SIZE, strides=2, padding="same", kernel_initializer=pix2pix_initializer(),
             name=name, dtype=dtype, **kwargs)
-    resize = keras.layers.UpSampling2D(2, interpolation=_RESIZE_INTERPOLATION[config.upsampling], name=f"{name}_resize", dtype=dtype)
+    resize = keras.layers.UpSampling2D(2, interpolation=_RESIZE_INTERPOLATION[config.upsampling],
+                                       name=f"{name}_resize", dtype=dtype)
     conv = keras.layers.Conv2D(width, _RESIZE_KERNEL, padding="same", kernel_initializer=pix2pix_initializer(),
                                name=name, dtype=dtype, **kwargs)
     return lambda x: conv(resize(x))

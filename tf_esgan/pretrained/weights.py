@@ -10,10 +10,10 @@ trained model's). Where that matters, `STORAGE_DTYPES` also offers float32. Valu
 float32 (or mixed-precision) network the record describes.
 
 "int8" halves float16 again for the kernels, which hold nearly all of a network's weights:
-each kernel (2 or more dimensions) is stored as int8 with one float32 scale per output
-channel (its last axis), w ~ q * scale with scale = max |w| of that channel / 127 (symmetric,
-round to nearest), so a weight moves by at most scale / 2 = 1/254 of its channel's largest
-magnitude; vectors (biases, norm parameters) stay float16. The full-width TNBC generator:
+each kernel (2 or more dimensions) is stored as int8 with one float32 scale per slice along
+its last axis (a convolution's output channels; a Keras transposed convolution keeps its input
+channels there), w ~ q * scale with scale = max |w| of that slice / 127 (symmetric, round to
+nearest), so a weight moves by at most scale / 2 = 1/254 of its slice's largest magnitude; vectors (biases, norm parameters) stay float16. The full-width TNBC generator:
 96 MiB compressed in float16, 46 MiB in int8, and the same validation SSIM/FSIM/GMSD to four
 decimals (benchmarks/README.md). An int8 kernel sits in the `.npz` as `weight_NNNN` with its
 scales beside it as `scale_NNNN`; `load_weights` returns it dequantized to float32.
@@ -41,10 +41,10 @@ _INT8_MAX = 127
 
 @dataclasses.dataclass(frozen=True)
 class QuantizedKernel:
-    """An int8 kernel and its per-output-channel scales: w ~ values * scales (broadcast on the last axis)."""
+    """An int8 kernel and its scales per last-axis slice: w ~ values * scales (broadcast on the last axis)."""
 
     values: np.ndarray  # int8, the kernel's shape
-    scales: np.ndarray  # float32 [output channels]
+    scales: np.ndarray  # float32 [kernel.shape[-1]]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -55,7 +55,7 @@ class QuantizedKernel:
 
 
 def quantize_kernel(kernel: np.ndarray) -> QuantizedKernel:
-    """Symmetric per-output-channel int8 (the module docstring); an all-zero channel gets scale 1."""
+    """Symmetric int8 per last-axis slice (the module docstring); an all-zero slice gets scale 1."""
     kernel = np.asarray(kernel, np.float32)
     largest = np.abs(kernel).reshape(-1, kernel.shape[-1]).max(axis=0)
     scales = np.where(largest > 0, largest / _INT8_MAX, 1.0).astype(np.float32)

@@ -72,7 +72,7 @@ def package_generator(generator: keras.Model, *, name: str, variant: str, networ
       card: free-form metadata (data, recipe, scores) kept in the record as "card".
       source: provenance kept as "source" (run folder, training config).
       directory: models folder (default: `registry.models_dir()`).
-      weights_dtype: "float16" (default), "float32" or "int8" (per-channel int8 kernels, float16 vectors;
+      weights_dtype: "float16" (default), "float32" or "int8" (int8 kernels with per-channel scales, float16 vectors;
         `weights.STORAGE_DTYPES`).
     """
     conditioning = get_variant(variant).conditioning
