@@ -18,6 +18,15 @@ validation PQ of each set over training is a curve. One JSON line per (set, seed
 with per-image DQ, SQ, PQ, AJI goes to --out; runs in --out are skipped, so a rerun resumes.
 --score_only scores finished runs on another folder (the test slides, once, at the end).
 
+Early stopping (`--keep_best`, `--patience`): after each stage the run's model and watershed
+are copied to <run>/best when its mean validation PQ beats every earlier stage of that run,
+and a run stops after --patience stages without a new best. With --lr_halving_steps the
+SegNet's Adam step halves every that many steps (the rate decay a constant 1e-3 lacks).
+`--summary --summary_best` compares each run at its best stage; --score_only --keep_best
+scores <run>/best. Choosing the stage on the validation slides makes their scores
+optimistic by the same selection for every set; the test slides, scored once with
+<run>/best, are not touched by it.
+
 --summary prints, for the last stage, mean ± sd over seeds of each set and the paired
 per-image difference of every set against R (each image's score averaged over seeds first)
 with a percentile bootstrap 95 % interval (`tf_esgan.reproduce.spread.paired_bootstrap_interval`).
@@ -67,6 +76,19 @@ _SCORE_ONLY = flags.DEFINE_bool("score_only", False, "Train nothing: score the f
                                 "--seeds (their last stage, --steps' largest) on --validation_dir; for the one "
                                 "final look at the test slides after every choice was fixed.")
 
+_LR_HALVING = flags.DEFINE_integer("lr_halving_steps", 0, "SegNet: halve Adam's step every this many steps "
+                                   "(0 = constant 1e-3).")
+_KEEP_BEST = flags.DEFINE_bool("keep_best", False, "Copy each run's best stage on validation PQ to <run>/best "
+                               "(--score_only: score <run>/best).")
+_PATIENCE = flags.DEFINE_integer("patience", 0, "Stop a run after this many stages without a new best "
+                                 "validation PQ (0 = train every stage).")
+_SUMMARY_BEST = flags.DEFINE_bool("summary_best", False, "--summary: each run at its best stage (validation PQ).")
+
+_EPOCH = flags.DEFINE_integer("epoch_steps", 100, "SegNet steps per epoch; every stage is a multiple of it "
+                              "(a run resumes only with the value it started with).")
+
+BEST_DIR = "best"
+
 _SET_ARGS = {"R": dict(train_set="R"), "Rx": dict(train_set="R"), "S": dict(train_set="S"),
              "S*": dict(train_set="S*")}
 
@@ -88,7 +110,39 @@ def _config(name: str, seed: int, steps: int):
         data=SegNetDataConfig(dataset_dir=str(Path(_TRAIN.value).expanduser()), crop_size=_CROP.value,
                               test_fraction=0.0, augmentation=_AUGMENTATION.value, **extra),
         model=SegNetConfig(base_filters=_FILTERS.value),
-        trainer=SegNetTrainerConfig(epochs=steps // 100, steps_per_epoch=100, batch_size=_BATCH.value, seed=seed))
+        trainer=SegNetTrainerConfig(epochs=steps // _EPOCH.value, steps_per_epoch=_EPOCH.value, batch_size=_BATCH.value,
+                                    seed=seed, lr_halving_steps=_LR_HALVING.value))
+
+
+def _run_records(records: list[dict], name: str, seed: int) -> list[dict]:
+    return sorted((r for r in records if (r["set"], r["seed"]) == (name, seed)), key=lambda r: r["steps"])
+
+
+def best_stage(records: list[dict]) -> dict:
+    """The record with the highest mean validation PQ (the earliest on a tie)."""
+    return max(sorted(records, key=lambda r: r["steps"]), key=lambda r: r["mean_pq"])
+
+
+def stages_without_improvement(records: list[dict]) -> int:
+    """How many stages, counted from the last one back, came after the best one."""
+    ordered = sorted(records, key=lambda r: r["steps"])
+    return len(ordered) - 1 - ordered.index(best_stage(ordered))
+
+
+def _copy_best(folder: Path) -> None:
+    """<folder>/best := the run's current model and watershed (a complete copy replaces the old one)."""
+    import shutil
+
+    from tf_esgan.pretrained.segnet_loading import MODEL_FILE, WATERSHED_FILE
+
+    partial, best = folder / f".partial-{BEST_DIR}", folder / BEST_DIR
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    for name in (MODEL_FILE, WATERSHED_FILE):
+        shutil.copy2(folder / name, partial / name)
+    if best.exists():
+        shutil.rmtree(best)
+    partial.rename(best)
 
 
 def _per_image_scores(folder: Path, validation: Path) -> dict:
@@ -122,10 +176,16 @@ def _summary(records: list[dict]) -> str:
     for record in records:
         counts[record["steps"]] = counts.get(record["steps"], 0) + 1
     last = _SUMMARY_STEPS.value or max(counts, key=lambda steps: (counts[steps], steps))
-    lines.append(f"Validation slides, SegNet after {last} steps (mean ± sd over seeds; per-image mean)\n")
+    if _SUMMARY_BEST.value:
+        runs = {(r["set"], r["seed"]) for r in records}
+        final = [best_stage(_run_records(records, *run)) for run in sorted(runs)]
+        lines.append("Validation slides, each SegNet at its best stage on validation PQ (mean ± sd over seeds; "
+                     "per-image mean; stages: " + ", ".join(f"{r['set']}{r['seed']} {r['steps']}" for r in final) + ")\n")
+    else:
+        final = [r for r in records if r["steps"] == last]
+        lines.append(f"Validation slides, SegNet after {last} steps (mean ± sd over seeds; per-image mean)\n")
     lines.append("| set | seeds | DQ | SQ | PQ | AJI | PQ − R [95 % CI] | AJI − R [95 % CI] |")
     lines.append("|---|---|---|---|---|---|---|---|")
-    final = [r for r in records if r["steps"] == last]
     by_set: dict[str, list[dict]] = {}
     for record in final:
         by_set.setdefault(record["set"], []).append(record)
@@ -205,14 +265,22 @@ def main(argv: list[str]) -> None:
         for name in _SETS.value:
             folder = Path(_WORK.value).expanduser() / f"{name.replace('*', '_star')}_seed{seed}"
             for steps in stages:
-                done = {(r["set"], r["seed"], r["steps"]) for r in _records(out)}
-                if (name, seed, steps) in done:
+                if steps % _EPOCH.value:
+                    raise app.UsageError(f"--steps: {steps} is not a multiple of {_EPOCH.value}")
+                mine = _run_records(_records(out), name, seed)
+                if steps in {r["steps"] for r in mine}:
                     continue
+                if (not _SCORE_ONLY.value and _PATIENCE.value and mine
+                        and stages_without_improvement(mine) >= _PATIENCE.value):
+                    print(f"{name} seed {seed}: stopped early, best at {best_stage(mine)['steps']} steps", flush=True)
+                    break
                 started = time.time()
                 if _SCORE_ONLY.value:
                     if steps != stages[-1]:
                         continue
-                    if _trained_steps(name, seed) != steps:
+                    if _KEEP_BEST.value:
+                        folder = folder / BEST_DIR
+                    elif _trained_steps(name, seed) != steps:
                         raise app.UsageError(f"{folder} holds the model of step {_trained_steps(name, seed)}, "
                                              f"not {steps}")
                 else:
@@ -220,7 +288,8 @@ def main(argv: list[str]) -> None:
                 images = _per_image_scores(folder, validation)
                 record = {"set": name, "seed": seed, "steps": steps, "crop_size": _CROP.value,
                           "base_filters": _FILTERS.value, "batch_size": _BATCH.value,
-                          "augmentation": _AUGMENTATION.value,
+                          "augmentation": _AUGMENTATION.value, "lr_halving_steps": _LR_HALVING.value,
+                          "model": folder.name if folder.name == BEST_DIR else "last",
                           "real_fraction": _REAL_FRACTION.value if name == "S*" else None,
                           "train_dir": Path(_TRAIN.value).name,
                           "cross_dir": Path(_CROSS.value).name if name == "Rx" else None,
@@ -229,6 +298,10 @@ def main(argv: list[str]) -> None:
                           "mean_pq": float(np.nanmean([v["pq"] for v in images.values()])),
                           "mean_aji": float(np.nanmean([v["aji"] for v in images.values()])),
                           "images": images}
+                if _KEEP_BEST.value and not _SCORE_ONLY.value and (
+                        not mine or record["mean_pq"] > best_stage(mine)["mean_pq"]):
+                    _copy_best(folder)
+                    record["best_copied"] = True
                 with open(out, "a") as stream:
                     stream.write(json.dumps(record) + "\n")
                 print(json.dumps({k: v for k, v in record.items() if k != "images"}), flush=True)

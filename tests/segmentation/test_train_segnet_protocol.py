@@ -97,3 +97,31 @@ def test_a_run_written_before_the_new_fields_still_resumes(tmp_path, tuned_on):
     train_segnet(_config(real), folder, verbose=0)
     resumed = json.loads((folder / "config.json").read_text())
     assert resumed["data"]["real_fraction"] == 0.0 and resumed["data"]["augmentation"] == "auto"
+
+
+def test_lr_halving_steps_halves_the_rate_each_step_applies_also_across_a_resume(tmp_path, tuned_on):
+    import dataclasses
+
+    import tensorflow as tf
+
+    real = _copy(tmp_path, "real")
+    base = _config(real)
+    folder = tmp_path / "run"
+
+    def config(epochs):
+        return dataclasses.replace(base, trainer=dataclasses.replace(
+            base.trainer, epochs=epochs, steps_per_epoch=3, lr_halving_steps=2))
+
+    train_segnet(config(1), folder, verbose=0)
+    train_segnet(config(2), folder, verbose=0)  # extended: the schedule counts optimizer steps, not epochs
+    rates = {}
+    for path in (folder / "logs").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == "learning_rate/segnet":
+                    rates[event.step] = float(tf.make_ndarray(value.tensor))
+    # step k (1-based) applies 1e-3 * 0.5 ** floor((k - 1) / 2)
+    assert [rates[k] for k in range(1, 7)] == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4])
+    assert json.loads((folder / "config.json").read_text())["trainer"]["lr_halving_steps"] == 2
+    with pytest.raises(ValueError, match="lr_halving_steps"):
+        SegNetTrainerConfig(lr_halving_steps=-1)

@@ -108,12 +108,20 @@ def _synchronize_batch_norm(model: keras.Model, synchronized: bool) -> None:
             layer.synchronized = synchronized
 
 
+def segnet_learning_rate(trainer):
+    """Adam's `learning_rate` for a SegNetTrainerConfig: the float, or halved every `lr_halving_steps`."""
+    if not trainer.lr_halving_steps:
+        return trainer.learning_rate
+    return keras.optimizers.schedules.ExponentialDecay(trainer.learning_rate, trainer.lr_halving_steps,
+                                                       decay_rate=0.5, staircase=True)
+
+
 def _build_model(config: SegNetTrainConfig, strategy: tf.distribute.Strategy) -> keras.Model:
     """SegNet compiled with Adam (loss-scaled if it computes in float16), optimizer built."""
     with strategy.scope():
         keras.utils.set_random_seed(config.trainer.seed)
         model = build_segnet(config.model)
-        optimizer = keras.optimizers.Adam(config.trainer.learning_rate)
+        optimizer = keras.optimizers.Adam(segnet_learning_rate(config.trainer))
         if model_uses_float16(model):
             optimizer = with_loss_scaling(optimizer)
         # Compiled so that segnet.keras carries the loss and the optimizer state, as before.

@@ -43,7 +43,8 @@ LEGACY_DEFAULTS = {"batch_norm_momentum": 0.99}
 # all crops pooled, the paper's augmentation, the dataset's own training slides, the
 # watershed tuned on the training set's own images.
 ADDED_FIELDS = {("data", "real_fraction"): 0.0, ("data", "augmentation"): "auto",
-                ("data", "real_train_dir"): "", ("trainer", "tune_on"): "training"}
+                ("data", "real_train_dir"): "", ("trainer", "tune_on"): "training",
+                ("trainer", "lr_halving_steps"): 0}
 TUNE_ON = ("real", "training")
 
 
@@ -121,16 +122,22 @@ class SegNetTrainerConfig(TrainerBaseConfig):
       tune_on: "real": the real training images of the run (R's, also for S and S*: the
         thresholds then fit real tissue, not synthetic); "training": the training set's own
         images (before issue 20; for S, synthetic ones).
+      lr_halving_steps: halve Adam's step every this many optimizer steps (a staircase
+        `keras.optimizers.schedules.ExponentialDecay`; it does not depend on `epochs`, so a
+        finished run can still be extended); 0 = constant, the paper's 1e-3.
     """
 
     OWNER: ClassVar[str] = "SegNetTrainConfig"
 
     tune_images: int = 16
     tune_on: str = choice_field("real", TUNE_ON)
+    lr_halving_steps: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_choices(self, "tune_on", self.OWNER)
+        if self.lr_halving_steps < 0:
+            raise ValueError(f"SegNetTrainConfig: `lr_halving_steps` must be >= 0, got {self.lr_halving_steps}")
         if self.tune_images < 1:
             raise ValueError(f"SegNetTrainConfig: `tune_images` must be >= 1, got {self.tune_images}")
 
