@@ -8,7 +8,9 @@
 # dtype policy fixed at its start (mixed_bfloat16 on AVX512_BF16 CPUs); slides 01-02 are never
 # read. "control" is the defaults under the same protocol; "control_s1" the same with seed 1,
 # to show what a seed alone changes; "half_width" a generator of 32 base filters (a quarter of the
-# weights: 27 MB in float16 instead of 109, the size question of shipping it). The validation
+# weights: 27 MB in float16 instead of 109, the size question of shipping it); "reflect" the
+# generator's convolutions padded with the image's mirror (models/padding.py); "d_patch142" a
+# discriminator of 4 stride-2 blocks (each logit judges 142x142 pixels, pix2pix's 70). The validation
 # curve of the paper-schedule run is flat from step 2000 on (benchmarks/README.md), so 2000 steps compare choices at the point where
 # the pixel-aligned scores stop moving; pictures decide the rest.
 #
@@ -28,12 +30,17 @@ for folder in "$root/data/tnbc_0305" "$root/data/tnbc_0607"; do
   [ -d "$folder/images" ] || { echo "missing $folder (run benchmarks/paper_run_tnbc.sh once)" >&2; exit 2; }
 done
 
-# The code is frozen at the commit the first variant started from.
-code=$(ls -d "$ab"/code/* 2>/dev/null | head -1 || true)
-if [ -z "$code" ]; then
-  code=$ab/code/$(git -C "$repo" rev-parse --short HEAD)
-  mkdir -p "$code" && git -C "$repo" archive HEAD tf_esgan | tar -x -C "$code"
-fi
+# The code of each variant is frozen at the commit it started from ($ab/code_<variant>); variants
+# started before that rule share the first one's ($ab/code/<commit>).
+freeze() {
+  local name=$1 frozen=$ab/code_$1
+  if [ ! -d "$frozen" ]; then
+    local shared; shared=$(ls -d "$ab"/code/* 2>/dev/null | head -1 || true)
+    if [ -f "$ab/$name/config.json" ] && [ -n "$shared" ]; then echo "$shared"; return; fi
+    mkdir -p "$frozen" && git -C "$repo" archive HEAD tf_esgan | tar -x -C "$frozen"
+  fi
+  echo "$frozen"
+}
 
 declare -A flags=(
   [control]=""
@@ -42,13 +49,16 @@ declare -A flags=(
   [lr_decay]="--lr_decay_epochs=10"
   [half_width]="--generator_base_filters=32"
   [control_s1]="--seed=1"
+  [reflect]="--padding=reflect"
+  [d_patch142]="--discriminator_strided_blocks=4"
 )
-order=(control bilinear half_width lr_decay nearest control_s1)
+order=(control bilinear half_width lr_decay nearest control_s1 reflect d_patch142)
 [ $# -gt 0 ] && order=("$@")
 
 for name in "${order[@]}"; do
   [ -n "${flags[$name]+x}" ] || { echo "unknown variant $name (one of ${!flags[*]})" >&2; exit 2; }
   run=$ab/$name
+  code=$(freeze "$name")
   seed="--seed=0"; [[ "${flags[$name]}" == *--seed=* ]] && seed=""
   dtype=auto  # fixed at the first start: a resumed run keeps its policy on another CPU
   if [ -f "$run/config.json" ]; then

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 JOB_CONFIGS = (TrainConfig, SegNetTrainConfig, ReproduceConfig, DemoConfig, SynthesisConfig, EvaluationConfig,
                export_job.ExportConfig)
 # Fields whose values are a fixed set: each must declare it (`config_fields.choice_field`).
-CHOICE_FIELDS = {"norm", "upsampling", "dtype_policy", "strategy", "train_set", "augmentation", "tune_on",
+CHOICE_FIELDS = {"norm", "upsampling", "padding", "dtype_policy", "strategy", "train_set", "augmentation", "tune_on",
                  "variant", "preset", "conditioning", "format", "kind", "split", "budget"}
 
 
@@ -117,9 +117,9 @@ def test_one_name_per_choice_list():
 def test_network_config_takes_the_networks_own_defaults():
     network, generator, discriminator = NetworkConfig(), GeneratorConfig(), DiscriminatorConfig()
     assert (network.image_size, network.generator_base_filters, network.generator_depth, network.norm,
-            network.upsampling, network.dropout_rate) == (
+            network.upsampling, network.padding, network.dropout_rate) == (
         generator.image_size, generator.base_filters, generator.depth, generator.norm, generator.upsampling,
-        generator.dropout_rate)
+        generator.padding, generator.dropout_rate)
     assert (network.discriminator_base_filters, network.norm) == (discriminator.base_filters, discriminator.norm)
 
 

@@ -27,6 +27,7 @@ from tf_esgan.models.pix2pix_conventions import (
     KERNEL_SIZE, LEAKY_SLOPE, MAX_FILTER_MULTIPLIER, pix2pix_initializer)
 from tf_esgan.models.normalization import (
     DEFAULT_NORMALIZATION, NORMALIZATIONS, check_normalization, normalization_layer)
+from tf_esgan.models.padding import PADDINGS, padded_conv
 from tf_esgan.models.precision import check_dtype_policy, dtype_policy_field
 
 
@@ -44,8 +45,8 @@ def _upsample(config: "GeneratorConfig", width: int, *, name: str, dtype: str, *
             name=name, dtype=dtype, **kwargs)
     resize = keras.layers.UpSampling2D(2, interpolation=_RESIZE_INTERPOLATION[config.upsampling],
                                        name=f"{name}_resize", dtype=dtype)
-    conv = keras.layers.Conv2D(width, _RESIZE_KERNEL, padding="same", kernel_initializer=pix2pix_initializer(),
-                               name=name, dtype=dtype, **kwargs)
+    conv = padded_conv(config.padding, dict(filters=width, kernel_size=_RESIZE_KERNEL,
+                                            kernel_initializer=pix2pix_initializer(), **kwargs), name=name, dtype=dtype)
     return lambda x: conv(resize(x))
 
 
@@ -62,6 +63,8 @@ class GeneratorConfig:
       norm: "instance" (default) or "batch" (see models/normalization.py).
       upsampling: "transpose" (pix2pix), "resize" (nearest 2x resize + 3x3 conv) or "bilinear"
         (bilinear 2x resize + 3x3 conv).
+      padding: "zero" (pix2pix's "same") or "reflect": how the encoder's and the resize decoders'
+        convolutions pad the border (models/padding.py).
       dropout_rate: dropout of the first decoder blocks (0.5, pix2pix's noise z).
       dropout_blocks: how many of the first decoder blocks use dropout (3).
       dtype_policy: Keras policy of the hidden layers; the last layer is float32.
@@ -74,6 +77,7 @@ class GeneratorConfig:
     depth: int = 8
     norm: str = choice_field(DEFAULT_NORMALIZATION, NORMALIZATIONS)
     upsampling: str = choice_field("transpose", UPSAMPLINGS)
+    padding: str = choice_field("zero", PADDINGS)
     dropout_rate: float = 0.5
     dropout_blocks: int = 3
     dtype_policy: str = dtype_policy_field()
@@ -94,6 +98,7 @@ class GeneratorConfig:
             raise ValueError(f"{owner}: `dropout_rate` must be in [0, 1), got {self.dropout_rate}.")
         check_normalization(self.norm, owner)
         check_choices(self, "upsampling", owner)
+        check_choices(self, "padding", owner)
         check_dtype_policy(self.dtype_policy, owner)
 
     def encoder_filters(self) -> list[int]:
@@ -120,9 +125,9 @@ class UNetGenerator(ConfigModel):
             # 1x1 with batch size 1, batch/instance norm would output a constant
             # and cut the bottleneck off (pix2pix's original U-Net has none there).
             with_norm = 0 < level < config.depth - 1
-            x = keras.layers.Conv2D(
-                width, KERNEL_SIZE, strides=2, padding="same", use_bias=not with_norm,
-                kernel_initializer=pix2pix_initializer(), name=f"down{level}_conv", dtype=policy,
+            x = padded_conv(config.padding, dict(
+                filters=width, kernel_size=KERNEL_SIZE, strides=2, use_bias=not with_norm,
+                kernel_initializer=pix2pix_initializer()), name=f"down{level}_conv", dtype=policy,
             )(x)  # fmt: skip
             if with_norm:
                 x = normalization_layer(config.norm, name=f"down{level}_norm", dtype=policy)(x)
