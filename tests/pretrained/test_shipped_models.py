@@ -1,8 +1,10 @@
 """The models shipped in the package: intact, named, and useful on TNBC slides they never saw.
 
-The shipped `tnbc` models were trained on TNBC slides 03-07 (their card lists them);
-slide 01 is held out, so these are held-out checks with the numbers measured when the
-models were packaged (model card: tf_esgan/pretrained/MODEL_CARD.md).
+The shipped `tnbc` SegNets were trained on TNBC slides 03-07 and are checked on slide 01,
+which they never saw. The `tnbc` generator was trained on slides 03-05 only; it is checked
+on validation slide 06, which it never trained on (06-07 chose its architecture), so that
+the test slides 01-02 stay unread until the one final evaluation (issue 20). The numbers
+are those measured when the models were packaged (model card: tf_esgan/pretrained/MODEL_CARD.md).
 """
 
 import numpy as np
@@ -17,7 +19,8 @@ from tf_esgan.pretrained import available, load_generator, model_card
 from tf_esgan.pretrained.registry import read_registry, sha256_of, models_dir
 from tf_esgan.segmentation.segment_images import SegmentConfig, segment_images
 
-HELD_OUT = "01_1"
+HELD_OUT = "01_1"  # the SegNets' test slide
+GENERATOR_UNSEEN = "06_1"  # a validation slide of the generator
 
 
 def test_shipped_registry_is_intact_and_small(monkeypatch):
@@ -31,20 +34,27 @@ def test_shipped_registry_is_intact_and_small(monkeypatch):
             for role, file_name in entry["files"].items():
                 assert sha256_of(folder / file_name) == entry["sha256"][role], file_name
                 total += (folder / file_name).stat().st_size
-    assert total < 50 * 2**20  # all models together under 50 MB
+    # All models together under 80 MiB (PyPI's default file limit is 100 MB): the full-width
+    # generator in int8 (46 MiB) and two float16 SegNets (13 MiB each).
+    assert total < 80 * 2**20
     card = model_card("generator", "tnbc")["card"]
-    assert "01" in card["test_slides"] and "01" not in card["train_slides"]
+    assert "01" in card["test_slides"] and not {"01", "02", "06", "07"} & set(card["train_slides"])
+    assert not {"01", "02", "06", "07"} & {image.split("_")[0] for image in card["train_images"]}
+
+
+def _pair(datasets_dir, image_id):
+    tnbc = datasets_dir / "tnbc"
+    return read_image(tnbc / "images" / f"{image_id}.png"), read_mask(tnbc / "masks" / f"{image_id}.png"), tnbc
 
 
 @pytest.fixture(scope="module")
 def held_out(datasets_dir):
-    tnbc = datasets_dir / "tnbc"
-    return read_image(tnbc / "images" / f"{HELD_OUT}.png"), read_mask(tnbc / "masks" / f"{HELD_OUT}.png"), tnbc
+    return _pair(datasets_dir, HELD_OUT)
 
 
-def test_shipped_generator_beats_the_flat_image_on_a_held_out_crop(held_out, monkeypatch):
+def test_shipped_generator_beats_the_flat_image_on_a_crop_it_never_trained_on(datasets_dir, monkeypatch):
     monkeypatch.delenv("ESGAN_PRETRAINED_DIR", raising=False)
-    real, labels, _ = held_out
+    real, labels, _ = _pair(datasets_dir, GENERATOR_UNSEEN)
     generator, kind = load_generator("tnbc")
     synthetic, _ = synthesize_image(labels, lambda c: generate(generator, c), kind, 256, 4)
     crop = (slice(0, 256), slice(0, 256))
@@ -54,9 +64,9 @@ def test_shipped_generator_beats_the_flat_image_on_a_held_out_crop(held_out, mon
     flat01 = np.broadcast_to(colour, real01.shape)
     scores = {"fsim": float(fsim(real01, fake01)[0]), "gmsd": float(gmsd(real01, fake01)[0])}
     flat = {"fsim": float(fsim(real01, flat01)[0]), "gmsd": float(gmsd(real01, flat01)[0])}
-    # Measured at packaging: FSIM 0.768 vs 0.426 flat, GMSD 0.161 vs 0.297 flat.
-    assert scores["fsim"] > 0.70 and scores["fsim"] > flat["fsim"] + 0.2, (scores, flat)
-    assert scores["gmsd"] < 0.20 and scores["gmsd"] < flat["gmsd"] - 0.05, (scores, flat)
+    # Measured at packaging (06_1): FSIM 0.705 vs 0.340 flat, GMSD 0.212 vs 0.292 flat.
+    assert scores["fsim"] > 0.67 and scores["fsim"] > flat["fsim"] + 0.3, (scores, flat)
+    assert scores["gmsd"] < 0.23 and scores["gmsd"] < flat["gmsd"] - 0.05, (scores, flat)
 
 
 def test_esgan_segment_with_the_shipped_segnet_on_a_held_out_image(held_out, tmp_path, monkeypatch):

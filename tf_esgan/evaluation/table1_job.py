@@ -77,7 +77,8 @@ class TrainingSplit:
 
 def training_split(model: str) -> TrainingSplit | None:
     """The split recorded with `model`: an esgan-train run's config.json or a pretrained
-    model's record (its training config); None for a `.keras` file or a missing model.
+    model's record (its card's `evaluation_split` {dataset_dir, test_fraction, seed} if it has
+    one, else its training config); None for a `.keras` file or a missing model.
 
     Raises:
       ModelLoadError: the run's config.json is unreadable.
@@ -86,6 +87,12 @@ def training_split(model: str) -> TrainingSplit | None:
     name = pretrained_name(str(model))
     if name is not None:
         files = open_model("generator", name)
+        # A model trained on a copy of some slides records, in its card, the split of the whole
+        # dataset that holds its test slides out (its training config's own split would not).
+        declared = files.record.get("card", {}).get("evaluation_split")
+        if declared:
+            return TrainingSplit(dataset_dir=str(declared["dataset_dir"]), test_fraction=declared["test_fraction"],
+                                 seed=declared["seed"], source=f"{files.record_path} (card: evaluation_split)")
         values = files.record.get("source", {}).get("training_config", {})
         if "test_fraction" not in values:
             return None
