@@ -72,6 +72,8 @@ _TRAINED = flags.DEFINE_string("trained_records", "", "--figure, --score_only: t
                                 "trained and scored into (default --out); its last stage of a run is what "
                                 "the run's segnet.keras holds (config.json already names a stage that was "
                                 "started and stopped).")
+_CURVE_FIGURE = flags.DEFINE_string("curve_figure", "", "Only draw this PNG from --out: validation PQ and AJI of "
+                                    "every run over its stages (the best stage of each run marked).")
 _SCORE_ONLY = flags.DEFINE_bool("score_only", False, "Train nothing: score the finished runs of --sets and "
                                 "--seeds (their last stage, --steps' largest) on --validation_dir; for the one "
                                 "final look at the test slides after every choice was fixed.")
@@ -245,9 +247,39 @@ def _figure(path: Path) -> None:
     print(f"wrote {path}")
 
 
+def _curve_figure(records: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted({(r["set"], r["seed"]) for r in records})
+    colours = {name: colour for name, colour in zip(sorted({name for name, _ in runs}), ("C0", "C3", "C2", "C1"))}
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, seed in runs:
+        mine = _run_records(records, name, seed)
+        best = best_stage(mine)
+        for axis, key in zip(axes, ("mean_pq", "mean_aji")):
+            axis.plot([r["steps"] for r in mine], [r[key] for r in mine], color=colours[name],
+                      linestyle=("-", "--", ":", "-.")[seed % 4], marker=".", label=f"{name} seed {seed}")
+            axis.plot([best["steps"]], [best[key]], color=colours[name], marker="o", markersize=8,
+                      markerfacecolor="none")
+    for axis, key in zip(axes, ("PQ", "AJI")):
+        axis.set_xlabel("SegNet steps")
+        axis.set_ylabel(f"validation {key} (mean over images)")
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    figure.suptitle("Table 2 on validation slides: each run's curve, its best stage circled")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
 def main(argv: list[str]) -> None:
     del argv
     out = Path(_OUT.value)
+    if _CURVE_FIGURE.value:
+        _curve_figure(_records(out), Path(_CURVE_FIGURE.value))
+        return
     if _SUMMARY.value:
         print(_summary(_records(out)))
         return
