@@ -322,6 +322,8 @@ def main(argv: list[str]) -> None:
                           "base_filters": _FILTERS.value, "batch_size": _BATCH.value,
                           "augmentation": _AUGMENTATION.value, "lr_halving_steps": _LR_HALVING.value,
                           "model": folder.name if folder.name == BEST_DIR else "last",
+                          "best_steps": (best_stage(_run_records(_records(Path(_TRAINED.value or _OUT.value)), name, seed))["steps"]
+                                         if folder.name == BEST_DIR else None),
                           "real_fraction": _REAL_FRACTION.value if name == "S*" else None,
                           "train_dir": Path(_TRAIN.value).name,
                           "cross_dir": Path(_CROSS.value).name if name == "Rx" else None,
