@@ -30,15 +30,12 @@ for folder in "$root/data/tnbc_0305" "$root/data/tnbc_0607"; do
   [ -d "$folder/images" ] || { echo "missing $folder (run benchmarks/paper_run_tnbc.sh once)" >&2; exit 2; }
 done
 
-# The code of each variant is frozen at the commit it started from ($ab/code_<variant>); variants
-# started before that rule share the first one's ($ab/code/<commit>).
+# The code of each variant is frozen at the commit this script first trains or scores it from
+# ($ab/code_<variant>; variants finished before that rule ran the working tree of their time).
+# Python runs with -P, so the current folder's tf_esgan cannot shadow the frozen one.
 freeze() {
-  local name=$1 frozen=$ab/code_$1
-  if [ ! -d "$frozen" ]; then
-    local shared; shared=$(ls -d "$ab"/code/* 2>/dev/null | head -1 || true)
-    if [ -f "$ab/$name/config.json" ] && [ -n "$shared" ]; then echo "$shared"; return; fi
-    mkdir -p "$frozen" && git -C "$repo" archive HEAD tf_esgan | tar -x -C "$frozen"
-  fi
+  local frozen=$ab/code_$1
+  [ -d "$frozen" ] || { mkdir -p "$frozen" && git -C "$repo" archive HEAD tf_esgan | tar -x -C "$frozen"; }
   echo "$frozen"
 }
 
@@ -58,7 +55,6 @@ order=(control bilinear half_width lr_decay nearest control_s1 reflect d_patch14
 for name in "${order[@]}"; do
   [ -n "${flags[$name]+x}" ] || { echo "unknown variant $name (one of ${!flags[*]})" >&2; exit 2; }
   run=$ab/$name
-  code=$(freeze "$name")
   seed="--seed=0"; [[ "${flags[$name]}" == *--seed=* ]] && seed=""
   dtype=auto  # fixed at the first start: a resumed run keeps its policy on another CPU
   if [ -f "$run/config.json" ]; then
@@ -66,12 +62,13 @@ for name in "${order[@]}"; do
             "$run/config.json")
   fi
   if ! grep -qs '"step": 2000' "$results/$name.jsonl"; then
+    code=$(freeze "$name")
     echo "== $name: training ($(date -u +%H:%M))"
-    PYTHONPATH=$code "$python" -m tf_esgan.cli.train_gan \
+    PYTHONPATH=$code "$python" -P -m tf_esgan.cli.train_gan \
       --dataset_dir="$root/data/tnbc_0305" --model_dir="$run" --test_fraction=0 --dtype_policy="$dtype" \
       --epochs=20 --steps_per_epoch=100 --keep_checkpoints=2 --quiet $seed ${flags[$name]}
     echo "== $name: scoring ($(date -u +%H:%M))"
-    PYTHONPATH=$code "$python" "$repo/benchmarks/learning_curve.py" --run="$run" --every=2000 \
+    PYTHONPATH=$code "$python" -P "$repo/benchmarks/learning_curve.py" --run="$run" --every=2000 \
       --validation_dir="$root/data/tnbc_0607" --out="$results/$name.jsonl" --figure_tiles=3
   fi
 done

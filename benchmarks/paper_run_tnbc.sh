@@ -6,7 +6,9 @@
 # slides) on TNBC slides 03-05 only, keeps every 1000-step checkpoint aside for the learning
 # curve on validation slides 06-07 (benchmarks/learning_curve.py). Slides 01-02 are never read.
 # The run folder lives outside the work tree (default ~/esgan-runs) so a new checkout keeps it;
-# the code is frozen at the commit the run started from (copied into the run folder), so later
+# the code is frozen at the commit the run started from (copied into the run folder; python -P keeps
+# the current folder's tf_esgan from shadowing it: before that flag, restarts from the repository
+# root ran its working tree), so later
 # changes to the repository do not change a run in progress.
 #
 #   bash benchmarks/paper_run_tnbc.sh            # start or resume, in the foreground
@@ -56,6 +58,6 @@ dtype=${dtype:-auto}
     sleep 30
   done ) &
 
-PYTHONPATH=$code exec "$python" -m tf_esgan.cli.train_gan \
+PYTHONPATH=$code exec "$python" -P -m tf_esgan.cli.train_gan \
   --dataset_dir="$root/data/tnbc_0305" --model_dir="$run" --test_fraction=0 \
   --dtype_policy="$dtype" --checkpoint_every_steps=1000 --seed=0 --quiet

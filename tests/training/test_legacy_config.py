@@ -45,3 +45,23 @@ def test_a_flat_config_json_run_resumes_and_is_rewritten_nested(tmp_path):
     assert train_and_evaluate(longer, log=said.append).step == 2
     assert any(line.startswith("resumed from ") and "step 1" in line for line in said), said
     assert json.loads((run / "config.json").read_text()) == config_to_dict(longer)
+
+
+def test_a_nested_run_written_before_the_added_fields_resumes_as_the_run_it_was(tmp_path):
+    from tf_esgan.training.gan_config import ADDED_FIELDS
+
+    run = tmp_path / "run"
+    first = tiny_train_config(sample_root(), run, dtype_policy="float32")
+    assert train_and_evaluate(first, log=lambda message: None).step == 1
+    written = json.loads((run / "config.json").read_text())
+    for section, name in ADDED_FIELDS:
+        del written[section][name]
+    (run / "config.json").write_text(json.dumps(written))
+    # The added fields mean what such a run did: asking for another value is refused ...
+    with pytest.raises(ConfigMismatchError, match=r"model\.padding: 'zero' in the run, 'reflect' requested"):
+        train_and_evaluate(tiny_train_config(sample_root(), run, dtype_policy="float32", padding="reflect"),
+                           log=lambda message: None)
+    # ... and the same settings resume, the config rewritten with the fields.
+    longer = tiny_train_config(sample_root(), run, dtype_policy="float32", epochs=2)
+    assert train_and_evaluate(longer, log=lambda message: None).step == 2
+    assert json.loads((run / "config.json").read_text()) == config_to_dict(longer)

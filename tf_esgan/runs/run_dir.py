@@ -65,6 +65,16 @@ def config_to_dict(config: Any) -> dict:
     return plain(config)
 
 
+def with_added_fields(values: Mapping, added: Mapping[tuple[str, str], Any]) -> dict:
+    """A copy of a nested config dict with each (section, field) of `added` filled in with the
+    value that meant what a run written before the field existed did, where it lacks one."""
+    nested = {key: dict(value) if isinstance(value, Mapping) else value for key, value in values.items()}
+    for (section, name), value in added.items():
+        if isinstance(nested.get(section), dict):
+            nested[section].setdefault(name, value)
+    return nested
+
+
 def _differences(old: dict, new: dict, prefix: str = "") -> dict[str, str]:
     """Dotted key -> "key: old in the run, new requested", for every differing leaf."""
     found = {}

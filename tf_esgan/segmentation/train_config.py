@@ -24,7 +24,8 @@ from typing import ClassVar, Mapping
 from tf_esgan.config_fields import check_choices, choice_field
 from tf_esgan.models.precision import auto_policy_section, with_resolved_dtype_policy
 from tf_esgan.models.segnet import SegNetConfig
-from tf_esgan.runs.run_dir import config_to_dict, nest_flat_dict, resolved_path, sections_from_dict
+from tf_esgan.runs.run_dir import (
+    config_to_dict, nest_flat_dict, resolved_path, sections_from_dict, with_added_fields)
 from tf_esgan.segmentation.data import AUGMENTATIONS, TRAIN_SETS
 from tf_esgan.training.config_sections import (
     SplitConfig, StrategyConfig, TrainerBaseConfig, trainer_defaults)
@@ -208,11 +209,7 @@ def nest_json_dict(values: Mapping) -> dict:
 
 def _with_added_fields(values: Mapping) -> dict:
     """A copy of a nested dict with ADDED_FIELDS filled in where a run predates them."""
-    nested = {key: dict(value) if isinstance(value, Mapping) else value for key, value in values.items()}
-    for (section, name), value in ADDED_FIELDS.items():
-        if isinstance(nested.get(section), dict):
-            nested[section].setdefault(name, value)
-    return nested
+    return with_added_fields(values, ADDED_FIELDS)
 
 
 def nested_json_dict(values: Mapping) -> dict:

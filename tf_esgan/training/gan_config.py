@@ -26,7 +26,8 @@ from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.networks import NetworkConfig, generator_config
 from tf_esgan.models.precision import auto_policy_section, with_resolved_dtype_policy
 from tf_esgan.models.variants import get_variant
-from tf_esgan.runs.run_dir import config_to_dict, nest_flat_dict, resolved_path, sections_from_dict
+from tf_esgan.runs.run_dir import (
+    config_to_dict, nest_flat_dict, resolved_path, sections_from_dict, with_added_fields)
 from tf_esgan.training.config_sections import (  # noqa: F401  (STRATEGIES: its older home)
     STRATEGIES, SplitConfig, StrategyConfig, TrainerBaseConfig, trainer_defaults)
 
@@ -44,6 +45,11 @@ PATH_FIELDS = ("data.dataset_dir",)
 # those runs trained batch-norm, float32, transposed-convolution networks split with `seed`.
 LEGACY_DEFAULTS = {"norm": "batch", "dtype_policy": "float32", "upsampling": "transpose",
                    "dropout_rate": 0.5, "split_seed": None}
+# Fields added after nested runs were written (issue 20), by (section, field), with what those
+# runs did: pix2pix's zero padding and 70x70 patches, a constant learning rate. A run folder
+# of an earlier version resumes with them.
+ADDED_FIELDS = {("model", "padding"): "zero", ("model", "discriminator_strided_blocks"): 3,
+                ("trainer", "lr_decay_epochs"): 0}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -186,5 +192,5 @@ def nested_json_dict(values: Mapping) -> dict:
       ValueError, TypeError: a flat dict that is no valid TrainConfig.
     """
     if not is_flat_json_dict(values):
-        return dict(values)
+        return with_added_fields(values, ADDED_FIELDS)
     return config_to_dict(TrainConfig.from_json_dict(values))
