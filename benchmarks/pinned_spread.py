@@ -38,7 +38,8 @@ KERNELS = {"default": {}, "avx512_core_bf16": {"ONEDNN_MAX_CPU_ISA": "AVX512_COR
 CHANGES = {
     "gan": {"seed": {"seed": 1}, "split_seed": {"split_seed": 1}, "learning_rate": {"learning_rate": 1.1e-4},
             "beta": {"beta": 1.1}, "l1_weight": {"l1_weight": 110.0}},
-    "segnet": {"seed": {"seed": 1}, "learning_rate": {"learning_rate": 1.1e-3}, "distance_weight": {"loss_weight": 1.1}},
+    "segnet": {"seed": {"seed": 1}, "learning_rate": {"learning_rate": 1.1e-3},
+               "learning_rate_x1.3": {"learning_rate": 1.3e-3}, "distance_weight": {"loss_weight": 1.1}},
 }
 
 _CHILD = """

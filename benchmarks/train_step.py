@@ -32,6 +32,8 @@ _CONFIGS = flags.DEFINE_list("configs", ["tutorial", "default", "default_resize"
 _STEPS = flags.DEFINE_integer("steps", 6, "Timed rounds (one step of each configuration per round).")
 _WARMUP = flags.DEFINE_integer("warmup", 2, "Untimed rounds first (tracing).")
 _CONTOUR_FRACTION = flags.DEFINE_float("contour_fraction", 0.08, "Share of contour pixels in the batch.")
+_INTER_OP = flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0: TF's default).")
+_INTRA_OP = flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op threads (0: TF's default).")
 
 
 def _configs() -> dict:
@@ -56,24 +58,31 @@ def _configs() -> dict:
                                          upsampling="transpose"),
         "default_batch_norm": lambda: changed(norm="batch"),
         "default": lambda: default,
+        "default_keras_adam": lambda: default,  # with Keras' unfused Adam (see KERAS_ADAM)
         "default_resize": lambda: changed(upsampling="resize"),
         "cpu_budget": cpu_budget,
     }
 
 
-def _make_step(config, batch):
+# Configurations stepping with Keras' own Adam (the tutorial's optimizer); the others use
+# the optimizer esgan-train uses (FusedAdam, one ResourceApplyAdam per variable).
+KERAS_ADAM = ("tutorial", "tutorial_bf16", "default_keras_adam")
+
+
+def _make_step(config, batch, keras_adam: bool = False):
     import keras
     import tensorflow as tf
 
     from tf_esgan.models.flops import train_step_flops
     from tf_esgan.models.gan import EnhancedSharpGAN
     from tf_esgan.models.networks import build_networks
+    from tf_esgan.training.fused_adam import FusedAdam
 
     keras.utils.set_random_seed(0)
     generator, discriminator = build_networks(config.variant, config.model)
     gan = EnhancedSharpGAN(generator, discriminator, config.loss)
-    gan.compile(g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
-                d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5))
+    adam = keras.optimizers.Adam if keras_adam else FusedAdam
+    gan.compile(g_optimizer=adam(1e-4, beta_1=0.5), d_optimizer=adam(1e-4, beta_1=0.5))
     step = tf.function(gan.train_step)  # as keras' own train function wraps it
 
     def run():
@@ -95,7 +104,7 @@ def _batch(size: int, batch_size: int):
 def _measure(configs: dict, batch_size: int, peak: dict) -> dict:
     steps = {}
     for name, config in configs.items():
-        steps[name] = _make_step(config, _batch(config.model.image_size, batch_size))
+        steps[name] = _make_step(config, _batch(config.model.image_size, batch_size), name in KERAS_ADAM)
         for _ in range(_WARMUP.value):
             steps[name][0]()
     times = {name: [] for name in configs}
@@ -110,6 +119,7 @@ def _measure(configs: dict, batch_size: int, peak: dict) -> dict:
         "variant": configs[name].variant, "norm": configs[name].model.norm,
         "dtype_policy": configs[name].model.dtype_policy, "upsampling": configs[name].model.upsampling,
         "widths": configs[name].model.generator_base_filters, "image_size": configs[name].model.image_size,
+        "optimizer": "keras Adam" if name in KERAS_ADAM else "FusedAdam",
         "s_per_step": round(medians[name], 4),
         "speedup_over_tutorial": round(reference / medians[name], 2) if reference else None,
         "gflops_per_s": round(steps[name][1] / medians[name] / 1e9, 1),
@@ -119,6 +129,10 @@ def _measure(configs: dict, batch_size: int, peak: dict) -> dict:
 
 def main(argv: list[str]) -> None:
     del argv
+    import tensorflow as tf
+
+    tf.config.threading.set_inter_op_parallelism_threads(_INTER_OP.value)
+    tf.config.threading.set_intra_op_parallelism_threads(_INTRA_OP.value)
     all_configs = _configs()
     unknown = sorted(set(_CONFIGS.value) - set(all_configs))
     if unknown:
@@ -129,6 +143,8 @@ def main(argv: list[str]) -> None:
     for batch_size in map(int, _BATCH_SIZES.value):
         report = {"machine": peak, **_measure(configs, batch_size, peak)}
         report["load_average_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        report["threads"] = {"inter_op": _INTER_OP.value, "intra_op": _INTRA_OP.value,
+                             "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "")}
         print(json.dumps(report), flush=True)
 
 

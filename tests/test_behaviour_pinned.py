@@ -55,9 +55,12 @@ def test_tiny_segnet_run_is_unchanged(tmp_path):
 
 
 # One change of each kind (data order, loss, optimizer); a changed seed moves the numbers by
-# 23-83 % and the other changes of benchmarks/pinned_spread.py by more than these.
+# 23-83 % and the other changes of benchmarks/pinned_spread.py by more than these. The
+# SegNet's optimizer change is the learning rate x1.3: x1.1 moved the fragile beta by 17 %
+# on the recording machine but by 9 % (1.9x its tolerance) on an AMD EPYC, whose rounding
+# of the sign-like first Adam steps differs; x1.3 moves it by 44 % there (8.8x).
 @pytest.mark.parametrize("kind, change", [
-    ("gan", {"split_seed": 1}), ("gan", {"beta": 1.1}), ("segnet", {"learning_rate": 1.1e-3})])
+    ("gan", {"split_seed": 1}), ("gan", {"beta": 1.1}), ("segnet", {"learning_rate": 1.3e-3})])
 def test_a_changed_computation_moves_the_numbers_beyond_the_tolerance(tmp_path, kind, change):
     if kind == "gan":
         deviations = _deviations(gan_values(tmp_path, **change), GAN_PINNED, GAN_RTOL)

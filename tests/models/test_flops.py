@@ -24,5 +24,5 @@ def test_patchgan_256_forward_flops():
     )
     discriminator = build_discriminator(DiscriminatorConfig())
     assert conv_flops(discriminator) == expected == 6_327_173_120
-    # A step: 4 generator passes and 8 discriminator passes per image.
-    assert train_step_flops(discriminator, discriminator, 3) == 3 * 12 * expected
+    # A step: 3 generator passes and 8 discriminator passes per image.
+    assert train_step_flops(discriminator, discriminator, 3) == 3 * 11 * expected

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import keras
 
-# Per image: the D step runs G forward and D forward+backward on the real and the
-# fake pair; the G step runs G forward+backward and D forward plus D's backward
-# to its input (no weight gradients). A backward pass that computes input and
-# weight gradients costs two forward passes, one without weight gradients one.
-GENERATOR_PASSES_PER_STEP = 1 + 3
+# Per image: G runs forward once (EnhancedSharpGAN.train_step updates D on that same
+# fake) and backward once; D runs forward+backward on the real and the fake pair, then
+# forward on the fake plus its backward to its input (no weight gradients). A backward
+# pass that computes input and weight gradients costs two forward passes, one without
+# weight gradients one. (Until 2026-12-07 this counted a second G forward, which the
+# step had stopped running: GFLOP/s figures before then are 14 % high.)
+GENERATOR_PASSES_PER_STEP = 3
 DISCRIMINATOR_PASSES_PER_STEP = 2 * 3 + 2
 
 

@@ -50,6 +50,7 @@ from tf_esgan.segmentation.loss import SegNetLoss, segnet_loss
 from tf_esgan.segmentation.postprocess import TuningGrid, tune_watershed
 from tf_esgan.training import distributed, loop, summaries
 from tf_esgan.training.checkpoints import CHECKPOINT_DIR, CheckpointError
+from tf_esgan.training.fused_adam import FusedAdam
 from tf_esgan.segmentation.train_config import (PATH_FIELDS, RESUMABLE_CHANGES, SegNetTrainConfig,
                                                 nested_json_dict)
 
@@ -117,11 +118,11 @@ def segnet_learning_rate(trainer):
 
 
 def _build_model(config: SegNetTrainConfig, strategy: tf.distribute.Strategy) -> keras.Model:
-    """SegNet compiled with Adam (loss-scaled if it computes in float16), optimizer built."""
+    """SegNet compiled with Adam (`FusedAdam`; loss-scaled if it computes in float16), optimizer built."""
     with strategy.scope():
         keras.utils.set_random_seed(config.trainer.seed)
         model = build_segnet(config.model)
-        optimizer = keras.optimizers.Adam(segnet_learning_rate(config.trainer))
+        optimizer = FusedAdam(segnet_learning_rate(config.trainer))
         if model_uses_float16(model):
             optimizer = with_loss_scaling(optimizer)
         # Compiled so that segnet.keras carries the loss and the optimizer state, as before.

@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from tf_esgan.training.config_sections import STRATEGIES
+from tf_esgan.training.fused_adam import FusedAdam
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -65,8 +66,8 @@ class WriteDir:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
-class ReplicaMeanAdam(keras.optimizers.Adam):
-    """Adam for a replica's share of the batch.
+class ReplicaMeanAdam(FusedAdam):
+    """Adam (one fused kernel per variable, `fused_adam`) for a replica's share of the batch.
 
     Keras 3 all-reduces replica gradients with SUM before applying them, while each
     replica's loss is a mean over its own share; dividing the loss by the number of
