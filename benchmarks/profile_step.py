@@ -108,6 +108,43 @@ def _events(logdir: str):
                 yield name, op_type, event.duration_ps, line.name
 
 
+def layer_of(name: str) -> str | None:
+    """"generator/up0_conv" from an op name such as
+    "gradient_tape/generator_1/up0_conv_1/conv_transpose/Conv2DBackpropFilter"."""
+    parts = name.split("/")
+    for index, part in enumerate(parts[:-1]):
+        model = part.rsplit("_", 1)[0] if part.rsplit("_", 1)[-1].isdigit() else part
+        if model in ("generator", "discriminator"):
+            layer = parts[index + 1]
+            layer = layer.rsplit("_", 1)[0] if layer.rsplit("_", 1)[-1].isdigit() else layer
+            return f"{model}/{layer}"
+    return None
+
+
+def _layer_flops(config) -> dict:
+    """"model/layer" -> conv FLOPs of that layer in one step (forward x passes)."""
+    import keras
+
+    from tf_esgan.models.flops import DISCRIMINATOR_PASSES_PER_STEP, GENERATOR_PASSES_PER_STEP
+    from tf_esgan.models.networks import build_networks
+
+    generator, discriminator = build_networks(config.variant, config.model)
+    flops = {}
+    for model, passes in ((generator, GENERATOR_PASSES_PER_STEP), (discriminator, DISCRIMINATOR_PASSES_PER_STEP)):
+        for layer in model.layers:
+            inner = getattr(layer, "layer", layer)
+            if isinstance(inner, keras.layers.Conv2DTranspose):
+                _, height, width, channels = layer.input.shape
+            elif isinstance(inner, keras.layers.Conv2D):
+                _, height, width, _ = layer.output.shape
+                channels = layer.input.shape[-1]
+            else:
+                continue
+            kernel = inner.kernel_size[0] * inner.kernel_size[1]
+            flops[f"{model.name}/{layer.name}"] = passes * 2 * height * width * channels * inner.filters * kernel
+    return flops
+
+
 def _flop_shares(config) -> dict:
     import keras
 
@@ -160,6 +197,7 @@ def main(argv: list[str]) -> None:
     wall = (time.perf_counter() - start) / _TRACED.value
     tf.profiler.experimental.stop()
 
+    by_layer = collections.Counter()
     by_class = collections.Counter()
     by_type = collections.Counter()
     threads = set()
@@ -169,10 +207,13 @@ def main(argv: list[str]) -> None:
         kind = classify(name, op_type)
         by_class[kind] += seconds
         by_type[(op_type, kind)] += seconds
+        if kind in ("convolution", "transposed conv"):
+            by_layer[layer_of(name)] += seconds
         threads.add(thread)
         examples.setdefault((op_type, kind), name)
     op_total = sum(by_class.values())
     shares = _flop_shares(config)
+    layer_flops = _layer_flops(config)
     report = {
         "machine": machine_peak(), "config": _CONFIG.value, "dtype_policy": config.model.dtype_policy,
         "s_per_step_untraced": round(sorted(untraced)[len(untraced) // 2], 4),
@@ -184,6 +225,10 @@ def main(argv: list[str]) -> None:
                     for kind in CLASSES},
         "top_op_types": [{"type": op_type, "class": kind, "s_per_step": round(seconds, 4), "example": examples[(op_type, kind)]}
                          for (op_type, kind), seconds in by_type.most_common(_TOP.value)],
+        "conv_layers": [{"layer": layer, "s_per_step": round(seconds, 4),
+                         "gflop": round(layer_flops.get(layer, 0) / 1e9, 2),
+                         "gflops_per_s": round(layer_flops.get(layer, 0) / 1e9 / seconds, 1) if seconds else None}
+                        for layer, seconds in by_layer.most_common()],
         "load_average": round(os.getloadavg()[0], 2),
     }
     text = json.dumps(report, indent=1)

@@ -1,9 +1,9 @@
 """Median seconds per GAN train step of named configurations, side by side in one run.
 
 The reference is the float32 tutorial-architecture pix2pix step (batch norm, transposed
-convolutions, widths 64, 256x256); `default` is what `esgan-train` runs with its
-default flags (enhanced variant, instance norm, dtype policy "auto" resolved on this
-machine). Steps of all configurations alternate inside each timing round, so load drift
+convolutions, widths 64, 256x256, Keras' Adam); `default` is what `esgan-train` runs with
+its default flags (enhanced variant, instance norm, dtype policy "auto" resolved on this
+machine, FusedAdam); `default_keras_adam` the same with Keras' Adam. Steps of all configurations alternate inside each timing round, so load drift
 on a shared machine hits all alike. Prints one JSON line per batch size with each
 configuration's median s/step and its speed-up over the reference (target for
 `default` at batch 1: >= 2.5x), plus achieved GFLOP/s (analytic conv FLOPs) and that as a
