@@ -181,7 +181,7 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"--config: unknown {_CONFIG.value!r}; known: {sorted(configs)}")
     config = configs[_CONFIG.value]()
     run, flops = step_bench._make_step(config, step_bench._batch(config.model.image_size, 1),
-                                       _CONFIG.value in step_bench.KERAS_ADAM)
+                                       _CONFIG.value in step_bench.KERAS_ADAM, _CONFIG.value in step_bench.ONEDNN_LOGITS)
     for _ in range(_WARM.value):
         run()
     untraced = []

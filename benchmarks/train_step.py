@@ -3,7 +3,9 @@
 The reference is the float32 tutorial-architecture pix2pix step (batch norm, transposed
 convolutions, widths 64, 256x256, Keras' Adam); `default` is what `esgan-train` runs with
 its default flags (enhanced variant, instance norm, dtype policy "auto" resolved on this
-machine, FusedAdam); `default_keras_adam` the same with Keras' Adam. Steps of all configurations alternate inside each timing round, so load drift
+machine, FusedAdam, D's logits by XLA); `default_keras_adam` the same with Keras' Adam and
+oneDNN logits (the state before issue 21's changes), `default_onednn_logits` with FusedAdam
+but oneDNN logits. Steps of all configurations alternate inside each timing round, so load drift
 on a shared machine hits all alike. Prints one JSON line per batch size with each
 configuration's median s/step and its speed-up over the reference (target for
 `default` at batch 1: >= 2.5x), plus achieved GFLOP/s (analytic conv FLOPs) and that as a
@@ -59,6 +61,7 @@ def _configs() -> dict:
         "default_batch_norm": lambda: changed(norm="batch"),
         "default": lambda: default,
         "default_keras_adam": lambda: default,  # with Keras' unfused Adam (see KERAS_ADAM)
+        "default_onednn_logits": lambda: default,  # D's logits by oneDNN, not XLA (see ONEDNN_LOGITS)
         "default_resize": lambda: changed(upsampling="resize"),
         "cpu_budget": cpu_budget,
     }
@@ -67,9 +70,12 @@ def _configs() -> dict:
 # Configurations stepping with Keras' own Adam (the tutorial's optimizer); the others use
 # the optimizer esgan-train uses (FusedAdam, one ResourceApplyAdam per variable).
 KERAS_ADAM = ("tutorial", "tutorial_bf16", "default_keras_adam")
+# Configurations whose discriminator computes its logits with Keras' Conv2D (oneDNN), as
+# before models/xla_conv.py; the tutorial is built that way too.
+ONEDNN_LOGITS = ("tutorial", "tutorial_bf16", "default_keras_adam", "default_onednn_logits")
 
 
-def _make_step(config, batch, keras_adam: bool = False):
+def _make_step(config, batch, keras_adam: bool = False, onednn_logits: bool = False):
     import keras
     import tensorflow as tf
 
@@ -83,6 +89,10 @@ def _make_step(config, batch, keras_adam: bool = False):
     gan = EnhancedSharpGAN(generator, discriminator, config.loss)
     adam = keras.optimizers.Adam if keras_adam else FusedAdam
     gan.compile(g_optimizer=adam(1e-4, beta_1=0.5), d_optimizer=adam(1e-4, beta_1=0.5))
+    if onednn_logits:
+        from tf_esgan.models.xla_conv import set_nested_xla
+
+        set_nested_xla(discriminator, False)
     step = tf.function(gan.train_step)  # as keras' own train function wraps it
 
     def run():
@@ -104,7 +114,8 @@ def _batch(size: int, batch_size: int):
 def _measure(configs: dict, batch_size: int, peak: dict) -> dict:
     steps = {}
     for name, config in configs.items():
-        steps[name] = _make_step(config, _batch(config.model.image_size, batch_size), name in KERAS_ADAM)
+        steps[name] = _make_step(config, _batch(config.model.image_size, batch_size), name in KERAS_ADAM,
+                                 name in ONEDNN_LOGITS)
         for _ in range(_WARMUP.value):
             steps[name][0]()
     times = {name: [] for name in configs}
@@ -120,6 +131,7 @@ def _measure(configs: dict, batch_size: int, peak: dict) -> dict:
         "dtype_policy": configs[name].model.dtype_policy, "upsampling": configs[name].model.upsampling,
         "widths": configs[name].model.generator_base_filters, "image_size": configs[name].model.image_size,
         "optimizer": "keras Adam" if name in KERAS_ADAM else "FusedAdam",
+        "logits": "oneDNN" if name in ONEDNN_LOGITS else "XLA",
         "s_per_step": round(medians[name], 4),
         "speedup_over_tutorial": round(reference / medians[name], 2) if reference else None,
         "gflops_per_s": round(steps[name][1] / medians[name] / 1e9, 1),

@@ -20,6 +20,7 @@ from tf_esgan.models.pix2pix_conventions import (
 from tf_esgan.models.normalization import (
     DEFAULT_NORMALIZATION, NORMALIZATIONS, check_normalization, normalization_layer)
 from tf_esgan.models.precision import check_dtype_policy, dtype_policy_field
+from tf_esgan.models.xla_conv import XlaConv2D
 
 # Two stride-1 valid 4x4 convs (each after 1-pixel zero padding) shrink the
 # map by 2 in total; the map before them must keep at least 1 output pixel.
@@ -99,7 +100,8 @@ class PatchDiscriminator(ConfigModel):
             x = block(x, level, strides=2, with_norm=level > 0)
         x = block(x, config.strided_blocks, strides=1, with_norm=True)
         x = keras.layers.ZeroPadding2D(1, name="logits_pad", dtype=policy)(x)
-        logits = keras.layers.Conv2D(
+        # One channel out: its input gradient is slow in oneDNN, fast in XLA (models/xla_conv.py).
+        logits = XlaConv2D(
             1, KERNEL_SIZE, strides=1, padding="valid", kernel_initializer=pix2pix_initializer(),
             name="logits", dtype="float32",
         )(x)  # fmt: skip

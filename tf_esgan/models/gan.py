@@ -23,6 +23,7 @@ import tensorflow as tf
 from tf_esgan.losses import adversarial, contour
 from tf_esgan.models.loss_config import GanLossConfig
 from tf_esgan.models.precision import model_uses_float16, with_loss_scaling
+from tf_esgan.models.xla_conv import set_nested_xla
 
 LOSS_NAMES = ("d_loss", "g_adv", "l1", "ls1", "ls2", "g_total")
 
@@ -126,6 +127,7 @@ class EnhancedSharpGAN(keras.Model):
         """
         super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
         self._contour_terms = make_contour_terms(self.loss_config, step_is_xla=bool(jit_compile))
+        set_nested_xla(self.discriminator, not jit_compile)  # D's XlaConv2D logits: no XLA in XLA
         if loss_scaling is None:
             loss_scaling = model_uses_float16(self.generator) or model_uses_float16(self.discriminator)
         if loss_scaling:
