@@ -122,54 +122,21 @@ def layer_of(name: str) -> str | None:
 
 
 def _layer_flops(config) -> dict:
-    """"model/layer" -> conv FLOPs of that layer in one step (forward x passes)."""
-    import keras
-
-    from tf_esgan.models.flops import DISCRIMINATOR_PASSES_PER_STEP, GENERATOR_PASSES_PER_STEP
+    """"model/layer" -> (kind, conv FLOPs of that layer in one step: forward x passes)."""
+    from tf_esgan.models.flops import DISCRIMINATOR_PASSES_PER_STEP, GENERATOR_PASSES_PER_STEP, conv_layer_flops
     from tf_esgan.models.networks import build_networks
 
     generator, discriminator = build_networks(config.variant, config.model)
-    flops = {}
-    for model, passes in ((generator, GENERATOR_PASSES_PER_STEP), (discriminator, DISCRIMINATOR_PASSES_PER_STEP)):
-        for layer in model.layers:
-            inner = getattr(layer, "layer", layer)
-            if isinstance(inner, keras.layers.Conv2DTranspose):
-                _, height, width, channels = layer.input.shape
-            elif isinstance(inner, keras.layers.Conv2D):
-                _, height, width, _ = layer.output.shape
-                channels = layer.input.shape[-1]
-            else:
-                continue
-            kernel = inner.kernel_size[0] * inner.kernel_size[1]
-            flops[f"{model.name}/{layer.name}"] = passes * 2 * height * width * channels * inner.filters * kernel
-    return flops
+    return {f"{model.name}/{name}": (kind, passes * count)
+            for model, passes in ((generator, GENERATOR_PASSES_PER_STEP), (discriminator, DISCRIMINATOR_PASSES_PER_STEP))
+            for name, (kind, count) in conv_layer_flops(model).items()}
 
 
-def _flop_shares(config) -> dict:
-    import keras
-
-    from tf_esgan.models.flops import DISCRIMINATOR_PASSES_PER_STEP, GENERATOR_PASSES_PER_STEP
-    from tf_esgan.models.networks import build_networks
-
-    generator, discriminator = build_networks(config.variant, config.model)
-
-    def per_layer(model, passes):
-        conv = transposed = 0
-        for layer in model.layers:
-            inner = getattr(layer, "layer", layer)  # wrapped (padded) convolutions
-            if isinstance(inner, keras.layers.Conv2DTranspose):
-                _, height, width, channels = layer.input.shape
-                transposed += passes * 2 * height * width * channels * inner.filters * inner.kernel_size[0] * inner.kernel_size[1]
-            elif isinstance(inner, keras.layers.Conv2D):
-                _, height, width, _ = layer.output.shape
-                conv += passes * 2 * height * width * layer.input.shape[-1] * inner.filters * inner.kernel_size[0] * inner.kernel_size[1]
-        return conv, transposed
-
-    g_conv, g_transposed = per_layer(generator, GENERATOR_PASSES_PER_STEP)
-    d_conv, _ = per_layer(discriminator, DISCRIMINATOR_PASSES_PER_STEP)
-    total = g_conv + g_transposed + d_conv
-    return {"gflop_per_step": round(total / 1e9, 1), "convolution": round((g_conv + d_conv) / total, 3),
-            "transposed conv": round(g_transposed / total, 3)}
+def _flop_shares(layer_flops: dict) -> dict:
+    total = sum(count for _, count in layer_flops.values())
+    transposed = sum(count for kind, count in layer_flops.values() if kind == "transposed")
+    return {"gflop_per_step": round(total / 1e9, 1), "convolution": round(1 - transposed / total, 3),
+            "transposed conv": round(transposed / total, 3)}
 
 
 def main(argv: list[str]) -> None:
@@ -212,8 +179,9 @@ def main(argv: list[str]) -> None:
         threads.add(thread)
         examples.setdefault((op_type, kind), name)
     op_total = sum(by_class.values())
-    shares = _flop_shares(config)
-    layer_flops = _layer_flops(config)
+    kinds_and_flops = _layer_flops(config)
+    layer_flops = {layer: count for layer, (_, count) in kinds_and_flops.items()}
+    shares = _flop_shares(kinds_and_flops)
     report = {
         "machine": machine_peak(), "config": _CONFIG.value, "dtype_policy": config.model.dtype_policy,
         "s_per_step_untraced": round(sorted(untraced)[len(untraced) // 2], 4),

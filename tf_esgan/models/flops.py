@@ -18,20 +18,27 @@ GENERATOR_PASSES_PER_STEP = 3
 DISCRIMINATOR_PASSES_PER_STEP = 2 * 3 + 2
 
 
-def conv_flops(model: keras.Model) -> int:
-    """Forward FLOPs per image of the conv layers of a built functional `model`."""
-    total = 0
+def conv_layer_flops(model: keras.Model) -> dict[str, tuple[str, int]]:
+    """Layer name -> ("conv" or "transposed", forward FLOPs per image) of the conv layers of a built functional `model`."""
+    flops = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2DTranspose):
+            kind = "transposed"
             _, height, width, channels_in = layer.input.shape
         elif isinstance(layer, keras.layers.Conv2D):
+            kind = "conv"
             _, height, width, _ = layer.output.shape
             channels_in = layer.input.shape[-1]
         else:
             continue
         kernel_h, kernel_w = layer.kernel_size
-        total += 2 * height * width * kernel_h * kernel_w * channels_in * layer.filters
-    return int(total)
+        flops[layer.name] = (kind, int(2 * height * width * kernel_h * kernel_w * channels_in * layer.filters))
+    return flops
+
+
+def conv_flops(model: keras.Model) -> int:
+    """Forward FLOPs per image of the conv layers of a built functional `model`."""
+    return sum(count for _, count in conv_layer_flops(model).values())
 
 
 def train_step_flops(generator: keras.Model, discriminator: keras.Model, batch_size: int) -> int:
