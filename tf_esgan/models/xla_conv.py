@@ -4,14 +4,14 @@ The PatchGAN's last convolution maps 512 channels to one logit per patch. Its gr
 with respect to its input (a 1 -> 512 channel transposed convolution) is a shape oneDNN
 handles badly: on a 2-core AMD EPYC (AVX2) the layer took 0.19 s of op time per batch-1
 GAN step for 0.12 GFLOP (0.6 GFLOP/s), while the same forward and backward compiled by XLA
-ran 6.7x faster in isolation and the whole default step 18 % faster (benchmarks/README.md,
-"Profile of the step on an AVX2 machine"). Every other convolution of the networks was
+ran 6.7x faster in isolation and the whole default step 7 % faster, 1.183 -> 1.104 s
+side by side (benchmarks/README.md, "Profile of the step on an AVX2 machine"). Every other convolution of the networks was
 slower under XLA there, so only this layer uses it.
 
 `XlaConv2D` is a `keras.layers.Conv2D` (same weights, config and checkpoints) whose
 convolution and bias run inside one `tf.function(jit_compile=True)`; its gradient is
 compiled too. Inside a step that is itself XLA-compiled (`EnhancedSharpGAN.compile(
-jit_compile=True)`) nesting XLA functions is slow, so `set_nested_xla(model, False)` makes
+jit_compile=True)`) nesting XLA functions made the contour losses ~20x slower, so `set_nested_xla(model, False)` makes
 the layers of `model` run the plain Keras convolution.
 """
 
