@@ -60,6 +60,7 @@ def _configs() -> dict:
                                          upsampling="transpose"),
         "default_batch_norm": lambda: changed(norm="batch"),
         "default": lambda: default,
+        "default_float32": lambda: changed(dtype_policy="float32"),  # what `auto` would be without bf16
         "default_keras_adam": lambda: default,  # with Keras' unfused Adam (see KERAS_ADAM)
         "default_onednn_logits": lambda: default,  # D's logits by oneDNN, not XLA (see ONEDNN_LOGITS)
         "default_resize": lambda: changed(upsampling="resize"),
