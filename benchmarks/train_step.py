@@ -5,7 +5,8 @@ convolutions, widths 64, 256x256, Keras' Adam); `default` is what `esgan-train` 
 its default flags (enhanced variant, instance norm, dtype policy "auto" resolved on this
 machine, FusedAdam, D's logits by XLA); `default_keras_adam` the same with Keras' Adam and
 oneDNN logits (the state before issue 21's changes), `default_onednn_logits` with FusedAdam
-but oneDNN logits. Steps of all configurations alternate inside each timing round, so load drift
+but oneDNN logits; `default_float32` the default network in float32 (is bfloat16 faster
+on this CPU?). Steps of all configurations alternate inside each timing round, so load drift
 on a shared machine hits all alike. Prints one JSON line per batch size with each
 configuration's median s/step and its speed-up over the reference (target for
 `default` at batch 1: >= 2.5x), plus achieved GFLOP/s (analytic conv FLOPs) and that as a
