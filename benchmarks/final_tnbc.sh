@@ -16,7 +16,8 @@
 #
 # Environment: ESGAN_RUNS (run root, default ~/esgan-runs), ESGAN_SHARED, ESGAN_PYTHON,
 # TABLE2_WORK (Table 2's run folders, default $ESGAN_RUNS/table2_es), TABLE2_RECORDS (the JSONL
-# they were trained and scored into), SETS (default R,S*), SEEDS (default 0,1,2).
+# they were trained and scored into), SETS (default R,S*), SEEDS (default 0,1,2), TABLE2_LAST_STAGE
+# (the last stage of their --steps, default 2000: the label of the records; <run>/best is scored).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 root=${ESGAN_RUNS:-$HOME/esgan-runs}
@@ -43,9 +44,9 @@ PYTHONPATH=$repo "$python" -m tf_esgan.cli.evaluate --model=pretrained:tnbc --sp
   --dataset_dir="$shared/datasets/tnbc" --segnet_dir=pretrained:tnbc_r --out_dir="$results/generator"
 echo "== Table 2's best-on-validation SegNets on slides 01-02 ($(date -u +%H:%M))"
 PYTHONPATH=$repo "$python" "$repo/benchmarks/table2_validation.py" --score_only --keep_best \
-  --sets="${SETS:-R,S*}" --seeds="${SEEDS:-0,1,2}" --steps=2000 --epoch_steps=50 \
+  --sets="${SETS:-R,S*}" --seeds="${SEEDS:-0,1,2}" --steps="${TABLE2_LAST_STAGE:-2000}" --epoch_steps=50 \
   --work_dir="$work" --trained_records="$records" --validation_dir="$test_dir" \
   --out="$results/table2_test.jsonl"
-PYTHONPATH=$repo "$python" "$repo/benchmarks/table2_validation.py" --summary --summary_steps=2000 \
+PYTHONPATH=$repo "$python" "$repo/benchmarks/table2_validation.py" --summary --summary_steps="${TABLE2_LAST_STAGE:-2000}" \
   --out="$results/table2_test.jsonl" | tee "$results/table2_test.md"
 echo "== done ($(date -u +%H:%M)); results in $results"

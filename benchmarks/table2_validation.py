@@ -88,6 +88,9 @@ _SUMMARY_BEST = flags.DEFINE_bool("summary_best", False, "--summary: each run at
 
 _EPOCH = flags.DEFINE_integer("epoch_steps", 100, "SegNet steps per epoch; every stage is a multiple of it "
                               "(a run resumes only with the value it started with).")
+_DTYPE = flags.DEFINE_string("dtype_policy", "auto", "SegNet precision: auto (esgan-train-segnet's default: "
+                             "mixed_bfloat16 on a bfloat16 CPU, else float32), float32 or mixed_bfloat16. Runs "
+                             "before this flag trained in float32 (SegNetConfig's own default).")
 
 BEST_DIR = "best"
 
@@ -111,9 +114,18 @@ def _config(name: str, seed: int, steps: int):
     return SegNetTrainConfig(
         data=SegNetDataConfig(dataset_dir=str(Path(_TRAIN.value).expanduser()), crop_size=_CROP.value,
                               test_fraction=0.0, augmentation=_AUGMENTATION.value, **extra),
-        model=SegNetConfig(base_filters=_FILTERS.value),
+        model=SegNetConfig(base_filters=_FILTERS.value, dtype_policy=_DTYPE.value),
         trainer=SegNetTrainerConfig(epochs=steps // _EPOCH.value, steps_per_epoch=_EPOCH.value, batch_size=_BATCH.value,
                                     seed=seed, lr_halving_steps=_LR_HALVING.value))
+
+
+def _trained_dtype_policy(folder: Path) -> str:
+    """The precision the run in `folder` (or its parent, for <run>/best) trained in, from its config.json."""
+    run = folder.parent if folder.name == BEST_DIR else folder
+    try:
+        return json.loads((run / "config.json").read_text())["model"]["dtype_policy"]
+    except (OSError, ValueError, KeyError):
+        return "unknown"
 
 
 def _run_records(records: list[dict], name: str, seed: int) -> list[dict]:
@@ -321,6 +333,7 @@ def main(argv: list[str]) -> None:
                 record = {"set": name, "seed": seed, "steps": steps, "crop_size": _CROP.value,
                           "base_filters": _FILTERS.value, "batch_size": _BATCH.value,
                           "augmentation": _AUGMENTATION.value, "lr_halving_steps": _LR_HALVING.value,
+                          "dtype_policy": _trained_dtype_policy(folder),
                           "model": folder.name if folder.name == BEST_DIR else "last",
                           "best_steps": (best_stage(_run_records(_records(Path(_TRAINED.value or _OUT.value)), name, seed))["steps"]
                                          if folder.name == BEST_DIR else None),
