@@ -70,7 +70,7 @@ _RELEASE = "needs the original public release, not shipped; tests/data/test_conv
 
 # Shell commands (README text, `\` continuations joined, trailing comment dropped) run here.
 RUN = {
-    "esgan-segment --model=pretrained:tnbc_r --input=my_images/ --out_dir=segmented/":
+    "esgan-segment --model=pretrained:tnbc --input=my_images/ --out_dir=segmented/":
         Toy(files=(("segmented/labels/*.png", 4), ("segmented/overlays/*.png", 4), ("segmented/nuclei.csv", 1))),
     "esgan-synthesize --model=pretrained:tnbc --out_dir=synthetic --num_images=1000":
         Toy(substitutions=(("--num_images=1000", "--num_images=2"),),

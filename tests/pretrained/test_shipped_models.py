@@ -1,7 +1,8 @@
 """The models shipped in the package: intact, named, and useful on TNBC slides they never saw.
 
-The shipped `tnbc` SegNets were trained on TNBC slides 03-07 and are checked on slide 01,
-which they never saw. The `tnbc` generator was trained on slides 03-05 only; it is checked
+The shipped `tnbc` SegNets were trained on TNBC slides 03-05, their training stage chosen on
+validation slides 06-07, and are checked on slide 01, which no choice of theirs saw (scored
+after the one final evaluation of issue 20, benchmarks/final_tnbc.sh). The `tnbc` generator was trained on slides 03-05 only; it is checked
 on validation slide 06, which it never trained on (06-07 chose its architecture), so that
 the test slides 01-02 stay unread until the one final evaluation (issue 20). The numbers
 are those measured when the models were packaged (model card: tf_esgan/pretrained/MODEL_CARD.md).
@@ -40,6 +41,11 @@ def test_shipped_registry_is_intact_and_small(monkeypatch):
     card = model_card("generator", "tnbc")["card"]
     assert "01" in card["test_slides"] and not {"01", "02", "06", "07"} & set(card["train_slides"])
     assert not {"01", "02", "06", "07"} & {image.split("_")[0] for image in card["train_images"]}
+    for name in ("tnbc", "tnbc_r"):  # chosen on validation slides 06-07, trained on 03-05 only
+        card = model_card("segnet", name)["card"]
+        assert card["train_slides"] == ["03", "04", "05"] and card["validation_slides"] == ["06", "07"], name
+        assert {image.split("_")[0] for image in card["train_images"]} == {"03", "04", "05"}, name
+        assert {image.split("_")[0] for image in card["test_images"]} == {"01", "02"}, name
 
 
 def _pair(datasets_dir, image_id):
@@ -78,4 +84,4 @@ def test_esgan_segment_with_the_shipped_segnet_on_a_held_out_image(held_out, tmp
     predicted = read_mask(tmp_path / "labels" / f"{HELD_OUT}.png")
     assert predicted.shape == labels.shape and predicted.max() > 20
     _, _, pq = panoptic_quality(labels, predicted)
-    assert pq > 0.25, pq  # measured 0.302 at packaging (the paper's TNBC S*: 0.691 at its budget)
+    assert pq > 0.45, pq  # measured 0.529 at packaging (the paper's TNBC S*: 0.691 at its budget)

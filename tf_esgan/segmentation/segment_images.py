@@ -147,7 +147,8 @@ def check_colour(image: np.ndarray, path: str | os.PathLike) -> None:
 
     That is what gray images become when read as RGB (`read_any_image`), or saved as RGB.
     SegNet was trained on colour H&E, where hematoxylin's blue tells nuclei apart; on a
-    gray copy of a TNBC image pretrained:tnbc_r finds 1 nucleus instead of 87 (BUILD_NOTES).
+    gray copy of a TNBC image the `tnbc_r` SegNet shipped before 2026-12-07 found 1 nucleus instead
+    of 87 (BUILD_NOTES).
     """
     if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2]):
         raise DatasetError(f"{path}: a grayscale image (no colour); SegNet needs the colour H&E image "
