@@ -121,10 +121,12 @@ def _config(name: str, seed: int, steps: int):
 
 def _trained_dtype_policy(folder: Path) -> str:
     """The precision the run in `folder` (or its parent, for <run>/best) trained in, from its config.json."""
+    from tf_esgan.segmentation.train_config import SegNetTrainConfig
+
     run = folder.parent if folder.name == BEST_DIR else folder
-    try:
-        return json.loads((run / "config.json").read_text())["model"]["dtype_policy"]
-    except (OSError, ValueError, KeyError):
+    try:  # the trainer's own reader: nested or flat (older) config.json alike
+        return SegNetTrainConfig.from_json_dict(json.loads((run / "config.json").read_text())).model.dtype_policy
+    except (OSError, ValueError, KeyError, TypeError):
         return "unknown"
 
 
