@@ -6,7 +6,10 @@ plus a set written by `esgan-synthesize --format=stardist` (R+S), with identical
 fallen for --patience epochs (best weights kept), tunes StarDist's probability/NMS
 thresholds on the validation slides, and scores the test slides once with StarDist's own
 `matching_dataset` (IoU 0.5). One JSON line per (set, seed) is appended to --out; pairs
-already there are skipped, so a killed run resumes. --summary prints the markdown tables.
+already there are skipped, so a killed run resumes. --summary prints the markdown tables;
+--figure draws the true and predicted outlines on test images. --real_fraction sets the
+share of real images in R+S (each real image listed several times), as S*'s does for the
+SegNet.
 
 It runs in its own virtual environment (StarDist needs Keras 2 through tf-keras; setup in
 benchmarks/README.md) and does not import tf_esgan:
@@ -49,6 +52,17 @@ _PATCH_SIZE = flags.DEFINE_integer("patch_size", 256, "Training patch side (divi
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 4, "Training batch size.")
 _THRESHOLD_MAXITER = flags.DEFINE_integer("threshold_maxiter", 20, "Iterations of StarDist's probability-threshold search per NMS threshold (its default 20; lower only for smoke runs: an untrained network makes each try slow).")
 _SYNTHETIC_LIMIT = flags.DEFINE_integer("synthetic_limit", 0, "At most this many synthetic pairs (the first by name); 0 = all.")
+_REAL_FRACTION = flags.DEFINE_float(
+    "real_fraction", 0.0,
+    "R+S only: the share of real images in the list StarDist cycles through (each real image repeated "
+    "round(f * N_S / ((1 - f) * N_R)) times, at least once); 0 = each image once, so the real share is "
+    "N_R / (N_R + N_S). The counterpart of esgan-reproduce's --real_fraction for S*.")
+_THREADS = flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default); 1 lets two runs share 2 cores.")
+_FIGURE = flags.DEFINE_string(
+    "figure", None,
+    "Only draw a PNG here: the first --figure_images test images with the true outlines and those of each set's "
+    "model (the first seed in --seeds, thresholds of its run) from --work_dir, PQ per image in the titles.")
+_FIGURE_IMAGES = flags.DEFINE_integer("figure_images", 2, "Test images in --figure.")
 _SUMMARY = flags.DEFINE_bool("summary", False, "Only print mean ± sd per set and the per-seed R+S minus R differences from --out.")
 
 SET_NAMES = ("R", "R+S")
@@ -137,7 +151,7 @@ def settings() -> dict:
     return {
         "train_dir": resolved(_TRAIN_DIR.value), "validation_dir": resolved(_VALIDATION_DIR.value),
         "test_dir": resolved(_TEST_DIR.value), "synthetic_dir": resolved(_SYNTHETIC_DIR.value),
-        "synthetic_limit": _SYNTHETIC_LIMIT.value, "epochs_max": _EPOCHS_MAX.value,
+        "synthetic_limit": _SYNTHETIC_LIMIT.value, "real_fraction": _REAL_FRACTION.value, "epochs_max": _EPOCHS_MAX.value,
         "steps_per_epoch": _STEPS_PER_EPOCH.value, "patience": _PATIENCE.value,
         "reduce_lr_patience": _REDUCE_LR_PATIENCE.value, "patch_size": _PATCH_SIZE.value,
         "batch_size": _BATCH_SIZE.value, "threshold_maxiter": _THRESHOLD_MAXITER.value, "n_rays": N_RAYS, "grid": list(GRID),
@@ -158,8 +172,17 @@ def versions() -> dict:
             "gpus": len(tf.config.list_physical_devices("GPU"))}
 
 
+def real_repeats(n_real: int, n_synthetic: int, fraction: float) -> int:
+    """How often each real image is listed so that real images make up ~`fraction` of the list."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"--real_fraction must be in [0, 1), got {fraction}")
+    if fraction == 0.0 or n_synthetic == 0:
+        return 1
+    return max(1, round(fraction * n_synthetic / ((1.0 - fraction) * n_real)))
+
+
 def train_and_score(set_name: str, seed: int, train_x, train_y, n_real: int, n_synthetic: int,
-                    validation, test, work_dir: Path) -> dict:
+                    validation, test, work_dir: Path, repeats: int = 1) -> dict:
     """Trains one StarDist2D from scratch, tunes its thresholds, scores the test slides."""
     import tensorflow as tf
     from csbdeep.utils.tf import keras_import
@@ -175,10 +198,10 @@ def train_and_score(set_name: str, seed: int, train_x, train_y, n_real: int, n_s
         train_epochs=_EPOCHS_MAX.value, train_steps_per_epoch=_STEPS_PER_EPOCH.value,
         train_reduce_lr={"factor": 0.5, "patience": _REDUCE_LR_PATIENCE.value, "min_delta": 0},
         train_tensorboard=False)
-    model_name = f"{set_name.replace('+', '_plus_')}_seed{seed}"
+    name = model_name(set_name, seed)
     # A folder left by a killed run holds weights of an unfinished training: start over.
-    shutil.rmtree(work_dir / model_name, ignore_errors=True)
-    model = StarDist2D(config, name=model_name, basedir=str(work_dir))
+    shutil.rmtree(work_dir / name, ignore_errors=True)
+    model = StarDist2D(config, name=name, basedir=str(work_dir))
     # train() keeps the callbacks prepare_for_training made (best-val-loss checkpoint,
     # reloaded at the end; ReduceLROnPlateau), so early stopping is appended to them.
     model.prepare_for_training()
@@ -200,10 +223,11 @@ def train_and_score(set_name: str, seed: int, train_x, train_y, n_real: int, n_s
         "best_epoch": int(np.argmin(val_losses)) + 1, "best_val_loss": float(np.min(val_losses)),
         "thresholds": {key: float(value) for key, value in thresholds.items()},
         **{key: value.item() if isinstance(value, np.generic) else value for key, value in scores.items()},
-        "n_real_train": n_real, "n_synthetic_train": n_synthetic, "n_validation_tiles": len(val_tiles_x),
+        "n_real_train": n_real, "n_synthetic_train": n_synthetic, "real_repeats": repeats,
+        "real_share": round(n_real * repeats / (n_real * repeats + n_synthetic), 4), "n_validation_tiles": len(val_tiles_x),
         "test_images": test_names, "train_seconds": round(train_seconds, 1),
         "seconds_per_epoch": round(train_seconds / len(history.history["loss"]), 2),
-        "seconds": round(time.time() - started, 1), "model_dir": str(work_dir / model_name),
+        "seconds": round(time.time() - started, 1), "model_dir": str(work_dir / name),
         "settings": settings(), "versions": versions(),
     }
 
@@ -251,8 +275,53 @@ def summary_markdown(records) -> str:
     return "\n".join(lines)
 
 
+def model_name(set_name: str, seed: int) -> str:
+    return f"{set_name.replace('+', '_plus_')}_seed{seed}"
+
+
+def draw_figure(path: Path, test, work_dir: Path, seed: int) -> None:
+    """Rows: test images; columns: the true outlines, then each set's predicted outlines."""
+    from matplotlib.figure import Figure
+    from skimage.segmentation import find_boundaries
+    from stardist.matching import matching
+    from stardist.models import StarDist2D
+
+    names, images, masks = test
+    count = min(_FIGURE_IMAGES.value, len(names))
+    models = {name: StarDist2D(None, name=model_name(name, seed), basedir=str(work_dir)) for name in SET_NAMES
+              if (work_dir / model_name(name, seed) / "thresholds.json").exists()}
+    if not models:
+        raise FileNotFoundError(f"{work_dir}: no finished model of seed {seed} (thresholds.json)")
+    figure = Figure(figsize=(4 * (1 + len(models)), 4 * count), dpi=100)
+    axes = figure.subplots(count, 1 + len(models), squeeze=False)
+    for row in range(count):
+        # Shown as read (normalised to [0, 1] for display); the models get the normalised image.
+        display = np.clip(images[row], 0, 1)
+        columns = [("truth", masks[row], None)]
+        for set_name, model in models.items():
+            labels = model.predict_instances(images[row], show_tile_progress=False)[0]
+            columns.append((set_name, labels, matching(masks[row], labels, thresh=MATCH_IOU).panoptic_quality))
+        for axis, (title, labels, quality) in zip(axes[row], columns):
+            overlay = display.copy()
+            overlay[find_boundaries(labels, mode="thick")] = (0.1, 0.9, 0.1)
+            axis.imshow(overlay)
+            axis.set_title(f"{names[row]}: {title}" + ("" if quality is None else f" (PQ {quality:.2f})"))
+            axis.axis("off")
+    figure.tight_layout()
+    figure.savefig(path)
+
+
 def main(argv):
     del argv
+    if _FIGURE.value:
+        if not _TEST_DIR.value:
+            raise app.UsageError("--figure needs --test_dir")
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+        names, images, masks = read_canonical(_TEST_DIR.value)
+        draw_figure(Path(_FIGURE.value), (names, [normalize_image(image) for image in images], masks),
+                    Path(_WORK_DIR.value), int(_SEEDS.value[0]))
+        print(f"wrote {_FIGURE.value}")
+        return
     if not _OUT.value:
         raise app.UsageError("--out is required")
     out = Path(_OUT.value)
@@ -269,6 +338,10 @@ def main(argv):
         raise app.UsageError("--sets contains R+S: --synthetic_dir is required")
     # StarDist 0.9 builds its networks with Keras 2: must be set before tensorflow is imported.
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    if _THREADS.value:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(_THREADS.value)
     from stardist import fill_label_holes
 
     done = finished_runs(out)
@@ -299,10 +372,12 @@ def main(argv):
                 print(f"{set_name} seed {seed}: already in {out}, skipped")
                 continue
             with_synthetic = set_name == "R+S"
+            # Repeated entries are references to the same arrays: no copies.
+            repeats = real_repeats(len(real_x), len(synthetic_x), _REAL_FRACTION.value) if with_synthetic else 1
             record = train_and_score(
-                set_name, seed, real_x + (synthetic_x if with_synthetic else []),
-                real_y + (synthetic_y if with_synthetic else []), len(real_x),
-                len(synthetic_x) if with_synthetic else 0, validation, test, work_dir)
+                set_name, seed, real_x * repeats + (synthetic_x if with_synthetic else []),
+                real_y * repeats + (synthetic_y if with_synthetic else []), len(real_x),
+                len(synthetic_x) if with_synthetic else 0, validation, test, work_dir, repeats)
             with out.open("a") as stream:
                 stream.write(json.dumps(record) + "\n")
             print(json.dumps({k: v for k, v in record.items() if k not in ("settings", "versions", "test_images")}))
