@@ -226,6 +226,8 @@ def train_and_score(set_name: str, seed: int, train_x, train_y, n_real: int, n_s
     return {
         "set": set_name, "seed": seed, "epochs_trained": len(history.history["loss"]),
         "best_epoch": int(np.argmin(val_losses)) + 1, "best_val_loss": float(np.min(val_losses)),
+        "val_loss_history": [round(float(value), 5) for value in val_losses],
+        "loss_history": [round(float(value), 5) for value in history.history["loss"]],
         "thresholds": {key: float(value) for key, value in thresholds.items()},
         **{key: value.item() if isinstance(value, np.generic) else value for key, value in scores.items()},
         "n_real_train": n_real, "n_synthetic_train": n_synthetic, "real_repeats": repeats,
