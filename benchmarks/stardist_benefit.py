@@ -57,6 +57,7 @@ _REAL_FRACTION = flags.DEFINE_float(
     "R+S only: the share of real images in the list StarDist cycles through (each real image repeated "
     "round(f * N_S / ((1 - f) * N_R)) times, at least once); 0 = each image once, so the real share is "
     "N_R / (N_R + N_S). The counterpart of esgan-reproduce's --real_fraction for S*.")
+flags.register_validator("real_fraction", lambda value: 0.0 <= value < 1.0, "--real_fraction must be in [0, 1)")
 _THREADS = flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0 = TensorFlow's default); 1 lets two runs share 2 cores.")
 _FIGURE = flags.DEFINE_string(
     "figure", None,
@@ -123,6 +124,12 @@ def normalize_image(image: np.ndarray) -> np.ndarray:
 
     low, high = NORMALIZE_PERCENTILES
     return normalize(image, low, high, axis=NORMALIZE_AXES).astype(np.float32)
+
+
+def read_test(folder: str):
+    """(names, normalised images, labels as read) of the test folder: scored as they are."""
+    names, images, masks = read_canonical(folder)
+    return names, [normalize_image(image) for image in images], masks
 
 
 def tile_pairs(images, masks, size: int):
@@ -286,23 +293,32 @@ def model_name(set_name: str, seed: int) -> str:
     return f"{set_name.replace('+', '_plus_')}_seed{seed}"
 
 
+def finished(work_dir: Path, set_name: str, seed: int) -> bool:
+    """A run is finished once its thresholds are tuned (the last file StarDist writes before scoring)."""
+    return (work_dir / model_name(set_name, seed) / "thresholds.json").exists()
+
+
+def load_model(work_dir: Path, set_name: str, seed: int):
+    from stardist.models import StarDist2D
+
+    return StarDist2D(None, name=model_name(set_name, seed), basedir=str(work_dir))
+
+
 def draw_figure(path: Path, test, work_dir: Path, seed: int) -> None:
     """Rows: test images; columns: the true outlines, then each set's predicted outlines."""
     from matplotlib.figure import Figure
     from skimage.segmentation import find_boundaries
     from stardist.matching import matching
-    from stardist.models import StarDist2D
 
     names, images, masks = test
     count = min(_FIGURE_IMAGES.value, len(names))
-    models = {name: StarDist2D(None, name=model_name(name, seed), basedir=str(work_dir)) for name in SET_NAMES
-              if (work_dir / model_name(name, seed) / "thresholds.json").exists()}
+    models = {name: load_model(work_dir, name, seed) for name in SET_NAMES if finished(work_dir, name, seed)}
     if not models:
         raise FileNotFoundError(f"{work_dir}: no finished model of seed {seed} (thresholds.json)")
     figure = Figure(figsize=(4 * (1 + len(models)), 4 * count), dpi=100)
     axes = figure.subplots(count, 1 + len(models), squeeze=False)
     for row in range(count):
-        # Shown as read (normalised to [0, 1] for display); the models get the normalised image.
+        # The percentile-normalised image the models see, clipped to [0, 1] for display.
         display = np.clip(images[row], 0, 1)
         columns = [("truth", masks[row], None)]
         for set_name, model in models.items():
@@ -332,17 +348,15 @@ def _bootstrap_interval():
 def paired_per_image(path: Path, test, work_dir: Path, seeds) -> dict:
     """Per-image PQ/F1 of R and R+S on the test images and the bootstrap interval of their difference."""
     from stardist.matching import matching
-    from stardist.models import StarDist2D
 
     names, images, masks = test
-    finished = [seed for seed in seeds
-                if all((work_dir / model_name(name, seed) / "thresholds.json").exists() for name in SET_NAMES)]
-    if not finished:
+    paired = [seed for seed in seeds if all(finished(work_dir, name, seed) for name in SET_NAMES)]
+    if not paired:
         raise FileNotFoundError(f"{work_dir}: no seed of {list(seeds)} with both sets finished")
     scores = {name: {} for name in SET_NAMES}
     for name in SET_NAMES:
-        for seed in finished:
-            model = StarDist2D(None, name=model_name(name, seed), basedir=str(work_dir))
+        for seed in paired:
+            model = load_model(work_dir, name, seed)
             per_image = []
             for image, mask in zip(images, masks):
                 labels = model.predict_instances(image, show_tile_progress=False)[0]
@@ -350,7 +364,7 @@ def paired_per_image(path: Path, test, work_dir: Path, seeds) -> dict:
                 per_image.append({"pq": float(stats.panoptic_quality), "f1": float(stats.f1)})
             scores[name][seed] = per_image
     interval = _bootstrap_interval()
-    result = {"test_images": names, "seeds": finished, "per_image": scores, "difference": {}}
+    result = {"test_images": names, "seeds": paired, "per_image": scores, "difference": {}}
     for metric in ("pq", "f1"):
         means = {name: np.mean([[run[i][metric] for i in range(len(names))] for run in scores[name].values()], axis=0)
                  for name in SET_NAMES}
@@ -367,21 +381,18 @@ def main(argv):
         if not _TEST_DIR.value:
             raise app.UsageError("--figure needs --test_dir")
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        names, images, masks = read_canonical(_TEST_DIR.value)
-        draw_figure(Path(_FIGURE.value), (names, [normalize_image(image) for image in images], masks),
-                    Path(_WORK_DIR.value), int(_SEEDS.value[0]))
+        draw_figure(Path(_FIGURE.value), read_test(_TEST_DIR.value), Path(_WORK_DIR.value), int(_SEEDS.value[0]))
         print(f"wrote {_FIGURE.value}")
         return
     if _PAIRED.value:
         if not _TEST_DIR.value:
             raise app.UsageError("--paired needs --test_dir")
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        names, images, masks = read_canonical(_TEST_DIR.value)
-        result = paired_per_image(Path(_PAIRED.value), (names, [normalize_image(image) for image in images], masks),
-                                  Path(_WORK_DIR.value), [int(seed) for seed in _SEEDS.value])
+        test = read_test(_TEST_DIR.value)
+        result = paired_per_image(Path(_PAIRED.value), test, Path(_WORK_DIR.value), [int(seed) for seed in _SEEDS.value])
         for metric, values in result["difference"].items():
             print(f"R+S - R, {metric} per image (mean over seeds {result['seeds']}): {values['mean']:+.3f} "
-                  f"[{values['low']:+.3f}, {values['high']:+.3f}] over {len(names)} images")
+                  f"[{values['low']:+.3f}, {values['high']:+.3f}] over {len(test[0])} images")
         return
     if not _OUT.value:
         raise app.UsageError("--out is required")
@@ -421,8 +432,7 @@ def main(argv):
     val_x = [normalize_image(image) for image in val_images]
     validation = {"tiles": tile_pairs(val_x, [fill_label_holes(mask) for mask in val_masks], _PATCH_SIZE.value),
                   "full": (val_x, val_masks)}
-    test_names, test_images, test_masks = read_canonical(_TEST_DIR.value)
-    test = (test_names, [normalize_image(image) for image in test_images], test_masks)
+    test = read_test(_TEST_DIR.value)
 
     work_dir = Path(_WORK_DIR.value)
     work_dir.mkdir(parents=True, exist_ok=True)
