@@ -70,3 +70,28 @@ def test_tuning_picks_thresholds_that_separate_the_nuclei():
     assert score > 0.95
     with pytest.raises(ValueError, match="as many predictions"):
         tune_watershed([prediction], [], grid)
+
+
+def test_tuning_equals_the_literal_search_over_every_candidate():
+    """The search floods once per threshold pair; the result must be the grid search by definition."""
+    rng = np.random.default_rng(3)
+    truths, predictions = [], []
+    for shift in (0, 5, 9):
+        truth = np.roll(_touching_disks(size=64, radius=11, gap=20 + shift % 4), shift, axis=0)
+        noisy = np.clip((truth > 0) * 0.8 + rng.normal(0.1, 0.2, truth.shape), 0, 1).astype(np.float32)
+        distance = np.clip(distance_map(truth) * rng.uniform(0.5, 1.0) + rng.normal(0, 0.1, truth.shape), 0, 1)
+        truths.append(truth)
+        predictions.append(np.stack([noisy, distance.astype(np.float32)], axis=-1))
+    grid = TuningGrid()
+    best, score = tune_watershed(predictions, truths, grid)
+    literal = {}
+    for foreground in grid.foreground_thresholds:
+        for marker in grid.marker_thresholds:
+            for area in grid.min_areas:
+                config = WatershedConfig(foreground_threshold=foreground, marker_threshold=marker, min_area=area)
+                literal[config] = np.mean([aggregated_jaccard_index(t, watershed_instances(p[..., 0], p[..., 1], config))
+                                           for p, t in zip(predictions, truths)])
+    top = max(literal.values())
+    assert score == pytest.approx(top, abs=1e-12)
+    assert best == next(config for config, value in literal.items() if value == top)  # first of the ties
+    assert len(set(np.round(list(literal.values()), 6))) > 5  # the candidates really differ

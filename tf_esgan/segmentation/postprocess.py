@@ -62,12 +62,18 @@ def watershed_instances(nucleus_probability: np.ndarray, distance: np.ndarray,
     if probability.shape != distance.shape:
         raise ValueError(f"`nucleus_probability` {probability.shape} and `distance` "
                          f"{distance.shape} must have the same shape")
-    foreground = probability > config.foreground_threshold
-    markers, marker_count = ndimage.label(foreground & (distance > config.marker_threshold), _EIGHT)
+    return _drop_small(_flooded(probability, distance, config.foreground_threshold, config.marker_threshold),
+                       config.min_area)
+
+
+def _flooded(probability: np.ndarray, distance: np.ndarray, foreground_threshold: float,
+             marker_threshold: float) -> np.ndarray:
+    """The instances before small ones are dropped (ids 1..N, not consecutive after `_drop_small`)."""
+    foreground = probability > foreground_threshold
+    markers, marker_count = ndimage.label(foreground & (distance > marker_threshold), _EIGHT)
     labels = segmentation.watershed(-distance, markers, mask=foreground).astype(np.int32)
     unreached, _ = ndimage.label(foreground & (labels == 0), _EIGHT)
-    labels = np.where(unreached > 0, unreached + marker_count, labels)
-    return _drop_small(labels, config.min_area)
+    return np.where(unreached > 0, unreached + marker_count, labels)
 
 
 def _drop_small(labels: np.ndarray, min_area: int) -> np.ndarray:
@@ -97,20 +103,22 @@ def tune_watershed(predictions: Sequence[np.ndarray], true_labels: Sequence[np.n
     if len(predictions) != len(true_labels) or not predictions:
         raise ValueError(f"tune_watershed: expected as many predictions as label maps (>= 1), "
                          f"got {len(predictions)} and {len(true_labels)}")
+    maps = [(_check_map(prediction[..., 0], "nucleus_probability"), _check_map(prediction[..., 1], "distance"))
+            for prediction in predictions]
     best_config, best_score = None, -np.inf
-    for foreground, marker, area in itertools.product(
-            grid.foreground_thresholds, grid.marker_thresholds, grid.min_areas):
-        config = WatershedConfig(foreground_threshold=foreground, marker_threshold=marker, min_area=area)
-        score = _mean_aji(config, predictions, true_labels)
-        if score > best_score:
-            best_config, best_score = config, score
+    # The flooding depends on the two thresholds only: once per pair, then each minimum area
+    # (the same candidates in the same order as itertools.product of the three).
+    for foreground, marker in itertools.product(grid.foreground_thresholds, grid.marker_thresholds):
+        flooded = [_flooded(probability, distance, foreground, marker) for probability, distance in maps]
+        for area in grid.min_areas:
+            config = WatershedConfig(foreground_threshold=foreground, marker_threshold=marker, min_area=area)
+            score = _mean_aji([_drop_small(labels, area) for labels in flooded], true_labels)
+            if score > best_score:
+                best_config, best_score = config, score
     return best_config, float(best_score)
 
 
-def _mean_aji(config: WatershedConfig, predictions: Iterable[np.ndarray],
-              true_labels: Iterable[np.ndarray]) -> float:
-    scores = [seg_metrics.aggregated_jaccard_index(
-        truth, watershed_instances(prediction[..., 0], prediction[..., 1], config))
-        for prediction, truth in zip(predictions, true_labels)]
+def _mean_aji(instances: Iterable[np.ndarray], true_labels: Iterable[np.ndarray]) -> float:
+    scores = [seg_metrics.aggregated_jaccard_index(truth, labels) for labels, truth in zip(instances, true_labels)]
     finite = [score for score in scores if np.isfinite(score)]
     return float(np.mean(finite)) if finite else -np.inf
