@@ -101,8 +101,11 @@ def pretrained_env(tiny_pretrained, monkeypatch) -> dict:
 
 
 # A GAN small enough for CPU tests: 32 px crops, 4-filter networks, one step of one epoch.
+# contour_xla off: XLA-compiling the contour losses costs each tiny run seconds and none of the
+# tests using these sizes is about it; tests/models/test_gan.py compares the XLA path with this
+# one, and the pinned runs, the toy reproduction and the main CLI test train with it.
 TINY_GAN = dict(image_size=32, generator_base_filters=4, generator_depth=5, discriminator_base_filters=4,
-                epochs=1, steps_per_epoch=1, test_fraction=0.25, verbose=0)
+                epochs=1, steps_per_epoch=1, test_fraction=0.25, verbose=0, contour_xla=False)
 
 
 def tiny_generator(*, seed: int, image_size: int, filters: int):

@@ -34,7 +34,7 @@ from conftest import tiny_train_config
 REPO = Path(__file__).resolve().parents[1]
 # Leaf fields of TrainConfig (and esgan-train flags): tiny_train_config(..., **TINY_GAN) or --flags.
 TINY_GAN = dict(image_size=32, generator_base_filters=4, generator_depth=5, discriminator_base_filters=4,
-                batch_size=2, epochs=1, steps_per_epoch=1, verbose=0)
+                batch_size=2, epochs=1, steps_per_epoch=1, verbose=0, contour_xla=False)
 
 
 def _copy_sample(root: Path) -> Path:

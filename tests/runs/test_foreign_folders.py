@@ -35,7 +35,7 @@ from conftest import tiny_train_config
 REPO = Path(__file__).resolve().parents[2]
 TINY_FLAGS = ("--image_size=32", "--generator_base_filters=4", "--generator_depth=5",
               "--discriminator_base_filters=4", "--batch_size=2", "--test_fraction=0.25", "--epochs=1",
-              "--steps_per_epoch=1", "--quiet")
+              "--steps_per_epoch=1", "--contour_xla=false", "--quiet")
 
 
 def _gan(model_dir, **overrides):

@@ -22,6 +22,7 @@ def test_sigkill_then_resume_continues_from_the_checkpoint(tmp_path):
                "--image_size=32", "--generator_base_filters=4", "--generator_depth=5",
                "--discriminator_base_filters=4", "--batch_size=2", "--test_fraction=0.25",
                "--epochs=1", f"--steps_per_epoch={STEPS}", "--checkpoint_every_steps=1", "--keep_checkpoints=2",
+               "--contour_xla=false",
                "--quiet"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,10 +11,13 @@ from tf_esgan.training.gan_trainer import train_and_evaluate
 
 from conftest import FLAT_TRAIN_CONFIG_FIELDS, flat_train_config_json, tiny_train_config
 
+# A flat config.json has no contour_xla: those runs trained with its default, the XLA path.
+FLAT_ERA = dict(contour_xla=True)
+
 
 def test_flat_and_nested_config_json_read_as_the_same_config(tmp_path):
     config = tiny_train_config(sample_root(), tmp_path / "run", variant="sharp_gan", lam=0.3, norm="batch",
-                               split_seed=5, dtype_policy="float32")
+                               split_seed=5, dtype_policy="float32", **FLAT_ERA)
     flat = flat_train_config_json(config)
     assert set(flat) == set(FLAT_TRAIN_CONFIG_FIELDS) and flat["variant"] == "sharp_gan"
     assert TrainConfig.from_json_dict(flat) == config
@@ -30,17 +33,17 @@ def test_flat_and_nested_config_json_read_as_the_same_config(tmp_path):
 
 def test_a_flat_config_json_run_resumes_and_is_rewritten_nested(tmp_path):
     run = tmp_path / "run"
-    first = tiny_train_config(sample_root(), run, batch_size=2, dtype_policy="float32")
+    first = tiny_train_config(sample_root(), run, batch_size=2, dtype_policy="float32", **FLAT_ERA)
     assert train_and_evaluate(first, log=lambda message: None).step == 1
     (run / "config.json").write_text(json.dumps(flat_train_config_json(first), indent=2))
 
     # A value that changes what a checkpoint means is still refused, named by its dotted path.
     with pytest.raises(ConfigMismatchError, match=r"trainer\.batch_size: 2 in the run, 1 requested"):
-        train_and_evaluate(tiny_train_config(sample_root(), run, batch_size=1, dtype_policy="float32"),
+        train_and_evaluate(tiny_train_config(sample_root(), run, batch_size=1, dtype_policy="float32", **FLAT_ERA),
                            log=lambda message: None)
     assert "loss" not in json.loads((run / "config.json").read_text())  # untouched by the refusal
 
-    longer = tiny_train_config(sample_root(), run, batch_size=2, dtype_policy="float32", epochs=2)
+    longer = tiny_train_config(sample_root(), run, batch_size=2, dtype_policy="float32", epochs=2, **FLAT_ERA)
     said = []
     assert train_and_evaluate(longer, log=said.append).step == 2
     assert any(line.startswith("resumed from ") and "step 1" in line for line in said), said
