@@ -68,7 +68,7 @@ def watershed_instances(nucleus_probability: np.ndarray, distance: np.ndarray,
 
 def _flooded(probability: np.ndarray, distance: np.ndarray, foreground_threshold: float,
              marker_threshold: float) -> np.ndarray:
-    """The instances before small ones are dropped (ids 1..N, not consecutive after `_drop_small`)."""
+    """The instances before small ones are dropped: marker basins 1..M, then markerless blobs M+1.."""
     foreground = probability > foreground_threshold
     markers, marker_count = ndimage.label(foreground & (distance > marker_threshold), _EIGHT)
     labels = segmentation.watershed(-distance, markers, mask=foreground).astype(np.int32)
